@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uapi_abi: the vhost uAPI as the installed system headers define it.
+ *
+ * Build WITHOUT -I <kvhost>/include/uapi, so that <linux/vhost.h> is the
+ * one from the C library's kernel headers (linux-libc-dev); the #error
+ * check below catches a wrong command line.
+ *
+ * A macro that the system headers lack (an older kernel's headers) is
+ * given the value UAPI_ABI_ABSENT, and uapi_abi.c skips it with a reason.
+ * All structures exist in every header since Linux 5.10; older ones fail
+ * to build this unit.
+ */
+#include <linux/vhost.h>
+
+#include <stddef.h>
+
+#include "uapi_abi.h"
+
+#ifdef KVHOST_UAPI_LINUX_VHOST_H
+#error "<linux/vhost.h> is kvhost's: build without -I include/uapi"
+#endif
+#ifdef KVHOST_UAPI_LINUX_VHOST_TYPES_H
+#error "<linux/vhost_types.h> is kvhost's: build without -I include/uapi"
+#endif
+
+/* Fallbacks for ioctls that older system headers may lack */
+#ifndef VHOST_GET_FEATURES
+#define VHOST_GET_FEATURES UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_FEATURES
+#define VHOST_SET_FEATURES UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_OWNER
+#define VHOST_SET_OWNER UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_RESET_OWNER
+#define VHOST_RESET_OWNER UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_MEM_TABLE
+#define VHOST_SET_MEM_TABLE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_LOG_BASE
+#define VHOST_SET_LOG_BASE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_LOG_FD
+#define VHOST_SET_LOG_FD UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_NUM
+#define VHOST_SET_VRING_NUM UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_ADDR
+#define VHOST_SET_VRING_ADDR UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_BASE
+#define VHOST_SET_VRING_BASE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_GET_VRING_BASE
+#define VHOST_GET_VRING_BASE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_ENDIAN
+#define VHOST_SET_VRING_ENDIAN UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_GET_VRING_ENDIAN
+#define VHOST_GET_VRING_ENDIAN UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_KICK
+#define VHOST_SET_VRING_KICK UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_CALL
+#define VHOST_SET_VRING_CALL UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_ERR
+#define VHOST_SET_VRING_ERR UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_VRING_BUSYLOOP_TIMEOUT
+#define VHOST_SET_VRING_BUSYLOOP_TIMEOUT UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_GET_VRING_BUSYLOOP_TIMEOUT
+#define VHOST_GET_VRING_BUSYLOOP_TIMEOUT UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SET_BACKEND_FEATURES
+#define VHOST_SET_BACKEND_FEATURES UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_GET_BACKEND_FEATURES
+#define VHOST_GET_BACKEND_FEATURES UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_NET_SET_BACKEND
+#define VHOST_NET_SET_BACKEND UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SCSI_SET_ENDPOINT
+#define VHOST_SCSI_SET_ENDPOINT UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SCSI_CLEAR_ENDPOINT
+#define VHOST_SCSI_CLEAR_ENDPOINT UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SCSI_GET_ABI_VERSION
+#define VHOST_SCSI_GET_ABI_VERSION UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SCSI_SET_EVENTS_MISSED
+#define VHOST_SCSI_SET_EVENTS_MISSED UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SCSI_GET_EVENTS_MISSED
+#define VHOST_SCSI_GET_EVENTS_MISSED UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VSOCK_SET_GUEST_CID
+#define VHOST_VSOCK_SET_GUEST_CID UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VSOCK_SET_RUNNING
+#define VHOST_VSOCK_SET_RUNNING UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_DEVICE_ID
+#define VHOST_VDPA_GET_DEVICE_ID UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_STATUS
+#define VHOST_VDPA_GET_STATUS UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_SET_STATUS
+#define VHOST_VDPA_SET_STATUS UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_CONFIG
+#define VHOST_VDPA_GET_CONFIG UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_SET_CONFIG
+#define VHOST_VDPA_SET_CONFIG UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_SET_VRING_ENABLE
+#define VHOST_VDPA_SET_VRING_ENABLE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_VRING_NUM
+#define VHOST_VDPA_GET_VRING_NUM UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_SET_CONFIG_CALL
+#define VHOST_VDPA_SET_CONFIG_CALL UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_IOVA_RANGE
+#define VHOST_VDPA_GET_IOVA_RANGE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_CONFIG_SIZE
+#define VHOST_VDPA_GET_CONFIG_SIZE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_AS_NUM
+#define VHOST_VDPA_GET_AS_NUM UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_VRING_GROUP
+#define VHOST_VDPA_GET_VRING_GROUP UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_SET_GROUP_ASID
+#define VHOST_VDPA_SET_GROUP_ASID UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_SUSPEND
+#define VHOST_VDPA_SUSPEND UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_VQS_COUNT
+#define VHOST_VDPA_GET_VQS_COUNT UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VDPA_GET_GROUP_NUM
+#define VHOST_VDPA_GET_GROUP_NUM UAPI_ABI_ABSENT
+#endif
+
+/* Fallbacks for constants that older system headers may lack */
+#ifndef VHOST_VIRTIO
+#define VHOST_VIRTIO UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_FILE_UNBIND
+#define VHOST_FILE_UNBIND UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VRING_F_LOG
+#define VHOST_VRING_F_LOG UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VRING_LITTLE_ENDIAN
+#define VHOST_VRING_LITTLE_ENDIAN UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_VRING_BIG_ENDIAN
+#define VHOST_VRING_BIG_ENDIAN UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_PAGE_SIZE
+#define VHOST_PAGE_SIZE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_MSG
+#define VHOST_IOTLB_MSG UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_MSG_V2
+#define VHOST_IOTLB_MSG_V2 UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_ACCESS_RO
+#define VHOST_ACCESS_RO UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_ACCESS_WO
+#define VHOST_ACCESS_WO UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_ACCESS_RW
+#define VHOST_ACCESS_RW UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_MISS
+#define VHOST_IOTLB_MISS UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_UPDATE
+#define VHOST_IOTLB_UPDATE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_INVALIDATE
+#define VHOST_IOTLB_INVALIDATE UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_ACCESS_FAIL
+#define VHOST_IOTLB_ACCESS_FAIL UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_BATCH_BEGIN
+#define VHOST_IOTLB_BATCH_BEGIN UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_IOTLB_BATCH_END
+#define VHOST_IOTLB_BATCH_END UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_SCSI_ABI_VERSION
+#define VHOST_SCSI_ABI_VERSION UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_F_LOG_ALL
+#define VHOST_F_LOG_ALL UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_NET_F_VIRTIO_NET_HDR
+#define VHOST_NET_F_VIRTIO_NET_HDR UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_BACKEND_F_IOTLB_MSG_V2
+#define VHOST_BACKEND_F_IOTLB_MSG_V2 UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_BACKEND_F_IOTLB_BATCH
+#define VHOST_BACKEND_F_IOTLB_BATCH UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_BACKEND_F_IOTLB_ASID
+#define VHOST_BACKEND_F_IOTLB_ASID UAPI_ABI_ABSENT
+#endif
+#ifndef VHOST_BACKEND_F_SUSPEND
+#define VHOST_BACKEND_F_SUSPEND UAPI_ABI_ABSENT
+#endif
+
+static const struct uapi_abi_entry sys_entries[] = {
+#define UAPI_ABI_LIST_VHOST
+#include "uapi_abi.h"
+};
+
+const struct uapi_abi_table uapi_abi_sys = {
+	.origin = "system <linux/vhost.h>",
+	.entries = sys_entries,
+	.count = UAPI_ABI_ARRAY_SIZE(sys_entries),
+};
