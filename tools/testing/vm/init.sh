@@ -52,7 +52,8 @@ mount -t devtmpfs devtmpfs "$root/dev"
 mkdir -p "$root/dev/pts" "$root/dev/shm"
 mount -t devpts devpts "$root/dev/pts"
 mount -t tmpfs tmpfs "$root/dev/shm"
-mount -t tmpfs tmpfs "$root/tmp"
+# No tmpfs on /tmp: the overlay already makes it writable, and a fresh tmpfs
+# would hide a source tree or a cache that lives under the host's /tmp.
 mount -t tmpfs tmpfs "$root/run"
 mount -t debugfs debugfs "$root/sys/kernel/debug" 2>/dev/null
 mount -t tracefs tracefs "$root/sys/kernel/tracing" 2>/dev/null
