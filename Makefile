@@ -49,7 +49,7 @@ check:
 
 # Boot the VM with our modules loaded. CMD runs instead of a shell.
 vm: modules
-	tools/testing/vm/run-vm.sh --shell $(if $(CMD),-- $(CMD))
+	tools/testing/vm/run-vm.sh $(if $(CMD),-- $(CMD),--shell)
 
 help:
 	@echo "make [KDIR=...]     build kvhost.ko, vhost_net.ko, vhost_blk.ko (W=1)"
