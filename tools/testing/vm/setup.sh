@@ -14,6 +14,7 @@ PKGS=(
 	busybox-static cpio kmod			# the initramfs, modprobe
 	iproute2 procps util-linux coreutils		# tools the tests call
 	perl						# checkpatch
+	clang libclang-rt-14-dev			# the vring fuzzer
 )
 
 missing=()
