@@ -3,8 +3,9 @@
  * vhost-blk: services a guest's virtio-blk virtqueues from a block device or
  * a regular file, inside the host kernel.
  *
- * Status: device node, ownership and feature query. No request path yet, so
- * no virtio feature is offered and VHOST_BLK_SET_BACKEND is not accepted.
+ * Status: the device core (ownership, features, memory table, dirty log and
+ * vring ioctls) on one queue. No request path yet, so no virtio feature is
+ * offered and VHOST_BLK_SET_BACKEND is not accepted.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -16,20 +17,45 @@
 /* Feature bits are added here as the request path implements them. */
 #define VHOST_BLK_FEATURES	0ULL
 
+/* Request queues; the multiqueue layout comes with the request path. */
+#define VHOST_BLK_VQ_MAX	1
+
 struct vhost_blk {
 	struct kvh_dev dev;
+	struct kvh_vq vqs[VHOST_BLK_VQ_MAX];
+	struct kvh_vq *vq_ptrs[VHOST_BLK_VQ_MAX];
 };
 
 static int vhost_blk_open(struct inode *inode, struct file *f)
 {
 	struct vhost_blk *blk;
+	int i, ret;
 
-	blk = kzalloc(sizeof(*blk), GFP_KERNEL_ACCOUNT);
+	blk = kvzalloc(sizeof(*blk), GFP_KERNEL_ACCOUNT);
 	if (!blk)
 		return -ENOMEM;
-	kvh_dev_init(&blk->dev, VHOST_BLK_FEATURES);
+	for (i = 0; i < VHOST_BLK_VQ_MAX; i++)
+		blk->vq_ptrs[i] = &blk->vqs[i];
+	/* A worker per queue: block requests scale with queues. */
+	ret = kvh_dev_init(&blk->dev, "blk", blk->vq_ptrs, VHOST_BLK_VQ_MAX,
+			   VHOST_BLK_VQ_MAX, VHOST_BLK_FEATURES);
+	if (ret)
+		goto err_free;
+	for (i = 0; i < VHOST_BLK_VQ_MAX; i++) {
+		/* No kick handler until the request path lands. */
+		ret = kvh_vq_init(&blk->vqs[i], &blk->dev, NULL);
+		if (ret)
+			goto err_vqs;
+	}
 	f->private_data = blk;
 	return 0;
+
+err_vqs:
+	while (i--)
+		kvh_vq_free(&blk->vqs[i]);
+err_free:
+	kvfree(blk);
+	return ret;
 }
 
 static int vhost_blk_release(struct inode *inode, struct file *f)
@@ -37,7 +63,7 @@ static int vhost_blk_release(struct inode *inode, struct file *f)
 	struct vhost_blk *blk = f->private_data;
 
 	kvh_dev_cleanup(&blk->dev);
-	kfree(blk);
+	kvfree(blk);
 	return 0;
 }
 

@@ -1,39 +1,229 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvhost device core: the state every vhost character device shares, and the
- * generic ioctls (owner, features). Backends (vhost-net, vhost-blk) embed a
- * struct kvh_dev, hand it their offered features, and pass every ioctl they do
- * not handle themselves to kvh_dev_ioctl().
+ * kvhost device core: the state every vhost character device shares, its
+ * virtqueues, workers and the generic ioctls.
+ *
+ * A backend (vhost-net, vhost-blk) embeds a struct kvh_dev, gives it its
+ * virtqueues and offered features with kvh_dev_init(), and passes every
+ * ioctl it does not handle itself to kvh_dev_ioctl().
+ *
+ * Lock order: kvh_dev.mutex, then kvh_vq.mutex (one at a time, or in index
+ * order with mutex_lock_nested()). A worker takes only kvh_vq.mutex, inside
+ * the backend's handler.
  */
 #ifndef KVHOST_KVHOST_H
 #define KVHOST_KVHOST_H
 
+#include <linux/llist.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/vhost.h>
 
+#include "vring.h"
+
+struct eventfd_ctx;
+struct file;
 struct mm_struct;
+struct task_struct;
+struct kvh_dev;
+struct kvh_work;
+struct dentry;
+
+typedef void (*kvh_work_fn_t)(struct kvh_work *work);
+
+/* A unit of work for a worker; queued at most once at a time. */
+struct kvh_work {
+	struct llist_node node;
+	unsigned long flags;		/* KVH_WORK_QUEUED, atomic bitops */
+	kvh_work_fn_t fn;
+};
+
+#define KVH_WORK_QUEUED		0
+
+/**
+ * struct kvh_worker - a kernel thread that runs work in the owner's mm
+ * @task: the thread, named vhost-<owner pid>[-<n>]
+ * @work_list: queued work, lock-free; drained by @task only
+ * @dev: the device it serves
+ * @id: its index in the device
+ */
+struct kvh_worker {
+	struct task_struct *task;
+	struct llist_head work_list;
+	struct kvh_dev *dev;
+	unsigned int id;
+};
+
+/* Waits on a file (kick eventfd, tap socket) and queues @work when ready. */
+struct kvh_poll {
+	poll_table table;
+	wait_queue_head_t *wqh;		/* NULL while not polling */
+	wait_queue_entry_t wait;
+	struct kvh_work work;
+	__poll_t mask;			/* events that queue @work */
+	struct kvh_worker *worker;
+	u64 wakeups;			/* under the wait queue's lock */
+};
+
+/**
+ * struct kvh_vq - one virtqueue
+ * @dev: the device
+ * @mutex: held by the backend's handler while it services the queue, and by
+ *	every ioctl that changes the queue; protects everything below
+ * @ring: the ring state shared with the vring library
+ * @addr: the addresses from VHOST_SET_VRING_ADDR, as given
+ * @num_set: VHOST_SET_VRING_NUM was called
+ * @addr_set: VHOST_SET_VRING_ADDR was called
+ * @kick: the kick eventfd's file, polled by @poll
+ * @call_ctx: signalled when the guest must be notified
+ * @err_ctx: signalled when the guest broke the ring
+ * @poll: wait on @kick and queue the kick handler
+ * @handle_kick: the backend's kick handler
+ * @worker: the worker that services this queue
+ * @backend: the backend's object; non-NULL while the queue runs
+ * @acked: the device's acked features, copied under this mutex so that the
+ *	handler need not take the device mutex
+ * @busyloop_timeout: VHOST_SET_VRING_BUSYLOOP_TIMEOUT, in microseconds
+ * @chain: storage for one translated chain (iovecs and their addresses)
+ * @stats: counters for the debugfs view
+ */
+struct kvh_vq {
+	struct kvh_dev *dev;
+	struct mutex mutex;		/* see above: the queue's lock */
+	struct kvr_ring ring;
+	struct vhost_vring_addr addr;
+	bool num_set;
+	bool addr_set;
+	struct file *kick;
+	struct eventfd_ctx *call_ctx;
+	struct eventfd_ctx *err_ctx;
+	struct kvh_poll poll;
+	kvh_work_fn_t handle_kick;
+	struct kvh_worker *worker;
+	void *backend;
+	u64 acked;
+	u32 busyloop_timeout;
+	struct kvr_chain chain;
+	struct {
+		u64 calls;
+		u64 chains;
+		u64 bytes;
+		u64 errors;
+		enum kvr_error last_error;
+	} stats;
+};
+
+/* The dirty log as the vring library sees it (kvr_log_write()). */
+struct kvr_log {
+	kvr_uaddr_t base;		/* the bitmap, in the owner's memory */
+	struct eventfd_ctx *ctx;	/* VHOST_SET_LOG_FD, or NULL */
+};
 
 /**
  * struct kvh_dev - one open vhost device file
- * @mutex: serialises ownership changes and every configuration ioctl.
- * @mm: the owner's address space, or NULL while the device has no owner.
- *	Written under @mutex. The owner check compares it with current->mm and
- *	so reads it under @mutex too.
- * @offered: the virtio and vhost feature bits this backend implements.
- *	Constant after kvh_dev_init().
- * @acked: the feature bits the VMM set with VHOST_SET_FEATURES, always a
- *	subset of @offered. Protected by @mutex.
+ * @mutex: serialises ownership changes and every configuration ioctl
+ * @mm: the owner's address space, or NULL while the device has no owner
+ * @offered: the feature bits the backend implements; constant
+ * @acked: the feature bits the VMM set; protected by @mutex
+ * @backend_features: VHOST_SET_BACKEND_FEATURES; protected by @mutex
+ * @vqs: the virtqueues, given by the backend
+ * @nvqs: how many
+ * @nworkers: how many workers the backend wants (1, or one per queue)
+ * @workers: created at SET_OWNER; protected by @mutex
+ * @map: the memory table; replaced under @mutex and every vq mutex
+ * @log: the dirty log; replaced under @mutex and every vq mutex
+ * @log_set: VHOST_SET_LOG_BASE was called
+ * @stop_backends: the backend's hook to detach every queue, called with
+ *	@mutex held before the core resets the device (RESET_OWNER)
+ * @name: the backend's name, for debugfs ("net", "blk")
+ * @owner_pid: the owner's pid at SET_OWNER; protected by @mutex
+ * @debugfs: the device's statistics directory; protected by @mutex
  */
 struct kvh_dev {
 	struct mutex mutex;		/* the device's configuration lock */
 	struct mm_struct *mm;		/* protected by @mutex */
 	u64 offered;			/* constant */
 	u64 acked;			/* protected by @mutex */
+	u64 backend_features;		/* protected by @mutex */
+	struct kvh_vq **vqs;		/* constant */
+	unsigned int nvqs;		/* constant */
+	unsigned int nworkers;		/* constant */
+	struct kvh_worker *workers;	/* protected by @mutex */
+	struct kvr_map *map;		/* protected by @mutex and vq mutexes */
+	struct kvr_log log;		/* protected by @mutex and vq mutexes */
+	bool log_set;			/* protected by @mutex */
+	void (*stop_backends)(struct kvh_dev *dev);
+	const char *name;		/* constant */
+	pid_t owner_pid;		/* protected by @mutex */
+	struct dentry *debugfs;		/* protected by @mutex */
 };
 
-void kvh_dev_init(struct kvh_dev *dev, u64 offered);
+/* Device lifetime and ioctls (dev.c). */
+int kvh_dev_init(struct kvh_dev *dev, const char *name, struct kvh_vq **vqs,
+		 unsigned int nvqs, unsigned int nworkers, u64 offered);
+void kvh_dev_reset_owner(struct kvh_dev *dev);
 void kvh_dev_cleanup(struct kvh_dev *dev);
 int kvh_dev_check_owner(struct kvh_dev *dev);
 long kvh_dev_ioctl(struct kvh_dev *dev, unsigned int ioctl, void __user *argp);
+
+static inline bool kvh_has_feature(const struct kvh_dev *dev, unsigned int bit)
+{
+	return dev->acked & BIT_ULL(bit);
+}
+
+static inline bool kvh_vq_has_feature(const struct kvh_vq *vq,
+				      unsigned int bit)
+{
+	return vq->acked & BIT_ULL(bit);
+}
+
+/* Memory table and dirty log (mem.c, log.c). */
+long kvh_set_mem_table(struct kvh_dev *dev, void __user *argp);
+void kvh_map_free(struct kvr_map *map);
+long kvh_set_log_base(struct kvh_dev *dev, u64 __user *argp);
+long kvh_set_log_fd(struct kvh_dev *dev, int __user *argp);
+bool kvh_log_covers(struct kvh_dev *dev, u64 gpa, u64 len);
+
+/* Virtqueues (vq.c). */
+int kvh_vq_init(struct kvh_vq *vq, struct kvh_dev *dev, kvh_work_fn_t kick);
+void kvh_vq_free(struct kvh_vq *vq);
+long kvh_vring_ioctl(struct kvh_dev *dev, unsigned int ioctl,
+		     void __user *argp);
+int kvh_vq_start(struct kvh_vq *vq, void *backend);
+void *kvh_vq_stop(struct kvh_vq *vq);
+void kvh_vq_reset(struct kvh_vq *vq);
+void kvh_vq_apply_features(struct kvh_vq *vq);
+void kvh_vq_signal(struct kvh_vq *vq);
+void kvh_vq_error(struct kvh_vq *vq);
+int kvh_vq_log_chain(struct kvh_vq *vq, u32 written);
+
+/* Statistics (stats.c). */
+void kvh_stats_add(struct kvh_dev *dev);
+void kvh_stats_remove(struct kvh_dev *dev);
+void kvh_stats_init(void);
+void kvh_stats_exit(void);
+
+/* Account one serviced chain of @bytes; the queue's mutex is held. */
+static inline void kvh_vq_account(struct kvh_vq *vq, u64 bytes)
+{
+	vq->stats.chains++;
+	vq->stats.bytes += bytes;
+}
+
+/* Workers and polling (worker.c). */
+int kvh_workers_start(struct kvh_dev *dev);
+void kvh_workers_stop(struct kvh_dev *dev);
+void kvh_work_init(struct kvh_work *work, kvh_work_fn_t fn);
+bool kvh_work_queue(struct kvh_worker *worker, struct kvh_work *work);
+void kvh_worker_flush(struct kvh_worker *worker);
+void kvh_dev_flush(struct kvh_dev *dev);
+bool kvh_worker_has_work(struct kvh_worker *worker);
+void kvh_poll_init(struct kvh_poll *poll, kvh_work_fn_t fn, __poll_t mask);
+int kvh_poll_start(struct kvh_poll *poll, struct kvh_worker *worker,
+		   struct file *file);
+void kvh_poll_stop(struct kvh_poll *poll);
+void kvh_poll_queue(struct kvh_poll *poll);
 
 #endif /* KVHOST_KVHOST_H */

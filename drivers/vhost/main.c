@@ -7,14 +7,18 @@
  */
 #include <linux/module.h>
 
+#include "kvhost.h"
+
 static int __init kvh_init(void)
 {
+	kvh_stats_init();
 	return 0;
 }
 module_init(kvh_init);
 
 static void __exit kvh_exit(void)
 {
+	kvh_stats_exit();
 }
 module_exit(kvh_exit);
 

@@ -7,8 +7,9 @@
  * installed under updates/ it replaces the in-tree vhost_net for QEMU and
  * libvirt without any change on their side.
  *
- * Status: device node, ownership and feature query. No data path yet, so no
- * virtio feature is offered and VHOST_NET_SET_BACKEND is not accepted.
+ * Status: the device core (ownership, features, memory table, dirty log and
+ * vring ioctls) on an RX and a TX queue. No data path yet, so no virtio
+ * feature is offered and VHOST_NET_SET_BACKEND is not accepted.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -20,20 +21,49 @@
 /* Feature bits are added here as the data path implements them. */
 #define VHOST_NET_FEATURES	0ULL
 
+/* Queue indices fixed by the uAPI: one vhost-net device is one queue pair. */
+enum {
+	VHOST_NET_VQ_RX = 0,
+	VHOST_NET_VQ_TX = 1,
+	VHOST_NET_VQ_MAX = 2,
+};
+
 struct vhost_net {
 	struct kvh_dev dev;
+	struct kvh_vq vqs[VHOST_NET_VQ_MAX];
+	struct kvh_vq *vq_ptrs[VHOST_NET_VQ_MAX];
 };
 
 static int vhost_net_open(struct inode *inode, struct file *f)
 {
 	struct vhost_net *n;
+	int i, ret;
 
-	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
+	n = kvzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
 	if (!n)
 		return -ENOMEM;
-	kvh_dev_init(&n->dev, VHOST_NET_FEATURES);
+	for (i = 0; i < VHOST_NET_VQ_MAX; i++)
+		n->vq_ptrs[i] = &n->vqs[i];
+	/* One worker serves the pair, as in-tree; multiqueue is N devices. */
+	ret = kvh_dev_init(&n->dev, "net", n->vq_ptrs, VHOST_NET_VQ_MAX, 1,
+			   VHOST_NET_FEATURES);
+	if (ret)
+		goto err_free;
+	for (i = 0; i < VHOST_NET_VQ_MAX; i++) {
+		/* No kick handler until the data path lands. */
+		ret = kvh_vq_init(&n->vqs[i], &n->dev, NULL);
+		if (ret)
+			goto err_vqs;
+	}
 	f->private_data = n;
 	return 0;
+
+err_vqs:
+	while (i--)
+		kvh_vq_free(&n->vqs[i]);
+err_free:
+	kvfree(n);
+	return ret;
 }
 
 static int vhost_net_release(struct inode *inode, struct file *f)
@@ -41,7 +71,7 @@ static int vhost_net_release(struct inode *inode, struct file *f)
 	struct vhost_net *n = f->private_data;
 
 	kvh_dev_cleanup(&n->dev);
-	kfree(n);
+	kvfree(n);
 	return 0;
 }
 

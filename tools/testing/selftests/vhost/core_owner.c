@@ -24,65 +24,12 @@
 #include <linux/vhost.h>
 
 #include "ktap.h"
-
-#define BIT_ULL(n)	(1ULL << (n))
-
-/*
- * Every feature bit a kvhost device may ever offer: the transport bits and
- * the device bits of virtio-net and virtio-blk that the design covers. A bit
- * outside this set means the module advertises something nobody planned.
- */
-#define TRANSPORT_BITS	(BIT_ULL(24) /* NOTIFY_ON_EMPTY */ |		\
-			 BIT_ULL(VHOST_F_LOG_ALL) |			\
-			 BIT_ULL(27) /* ANY_LAYOUT / VIRTIO_NET_HDR */ |\
-			 BIT_ULL(28) /* INDIRECT_DESC */ |		\
-			 BIT_ULL(29) /* EVENT_IDX */ |			\
-			 BIT_ULL(32) /* VERSION_1 */ |			\
-			 BIT_ULL(33) /* ACCESS_PLATFORM */ |		\
-			 BIT_ULL(34) /* RING_PACKED */ |		\
-			 BIT_ULL(40) /* RING_RESET */)
-#define NET_BITS	(BIT_ULL(15) /* MRG_RXBUF */)
-#define BLK_BITS	(BIT_ULL(1) /* SIZE_MAX */ | BIT_ULL(2) /* SEG_MAX */ | \
-			 BIT_ULL(5) /* RO */ | BIT_ULL(6) /* BLK_SIZE */ | \
-			 BIT_ULL(9) /* FLUSH */ | BIT_ULL(10) /* TOPOLOGY */ | \
-			 BIT_ULL(12) /* MQ */ | BIT_ULL(13) /* DISCARD */ | \
-			 BIT_ULL(14) /* WRITE_ZEROES */ |		\
-			 BIT_ULL(16) /* SECURE_ERASE */)
+#include "nodes.h"
 
 /* An ioctl in vhost's space that no kernel defines. */
 #define VHOST_UNKNOWN	_IO(VHOST_VIRTIO, 0xfe)
 
-struct node {
-	const char *path;
-	uint64_t known;
-};
-
-static const struct node nodes[] = {
-	{ "/dev/vhost-net", TRANSPORT_BITS | NET_BITS },
-	{ "/dev/vhost-blk", TRANSPORT_BITS | BLK_BITS },
-};
-
-/* Run a check on every node; the first failure or skip ends the case. */
-static enum ktap_result on_every_node(enum ktap_result (*check)(const struct node *))
-{
-	enum ktap_result r;
-	size_t i;
-
-	for (i = 0; i < KTAP_ARRAY_SIZE(nodes); i++) {
-		r = check(&nodes[i]);
-		if (r != KTAP_PASS)
-			return r;
-	}
-	return KTAP_PASS;
-}
-
-#define NODE_CASE(name_)						\
-static enum ktap_result name_(void)					\
-{									\
-	return on_every_node(name_##_one);				\
-}
-
-static int open_node(const struct node *n)
+static int open_node(const struct vhost_node *n)
 {
 	int fd = open(n->path, O_RDWR | O_CLOEXEC);
 
@@ -108,7 +55,7 @@ static int in_child(int (*fn)(int fd), int fd)
 	return WEXITSTATUS(status);
 }
 
-static enum ktap_result nodes_present_one(const struct node *n)
+static enum ktap_result nodes_present_one(const struct vhost_node *n)
 {
 	KTAP_CHECK(access(n->path, R_OK | W_OK) == 0, "%s: %s", n->path,
 		   strerror(errno));
@@ -117,7 +64,7 @@ static enum ktap_result nodes_present_one(const struct node *n)
 
 NODE_CASE(nodes_present)
 
-static enum ktap_result get_features_without_owner_one(const struct node *n)
+static enum ktap_result get_features_without_owner_one(const struct vhost_node *n)
 {
 	uint64_t a = ~0ULL, b = 0;
 	int fd = open_node(n);
@@ -136,7 +83,7 @@ static enum ktap_result get_features_without_owner_one(const struct node *n)
 
 NODE_CASE(get_features_without_owner)
 
-static enum ktap_result get_features_bad_pointer_one(const struct node *n)
+static enum ktap_result get_features_bad_pointer_one(const struct vhost_node *n)
 {
 	int fd = open_node(n);
 
@@ -148,9 +95,9 @@ static enum ktap_result get_features_bad_pointer_one(const struct node *n)
 
 NODE_CASE(get_features_bad_pointer)
 
-static enum ktap_result set_features_checks_bits_one(const struct node *n)
+static enum ktap_result set_features_checks_bits_one(const struct vhost_node *n)
 {
-	uint64_t offered, bad = BIT_ULL(63);
+	uint64_t offered, bad = 1ULL << 63;
 	int fd = open_node(n);
 
 	KTAP_CHECK(fd >= 0, "%s", n->path);
@@ -164,7 +111,7 @@ static enum ktap_result set_features_checks_bits_one(const struct node *n)
 
 NODE_CASE(set_features_checks_bits)
 
-static enum ktap_result set_owner_twice_ebusy_one(const struct node *n)
+static enum ktap_result set_owner_twice_ebusy_one(const struct vhost_node *n)
 {
 	int fd = open_node(n);
 
@@ -193,7 +140,7 @@ static int child_is_not_owner(int fd)
 	return 0;
 }
 
-static enum ktap_result non_owner_eperm_one(const struct node *n)
+static enum ktap_result non_owner_eperm_one(const struct vhost_node *n)
 {
 	int fd = open_node(n), r;
 
@@ -209,7 +156,7 @@ static enum ktap_result non_owner_eperm_one(const struct node *n)
 
 NODE_CASE(non_owner_eperm)
 
-static enum ktap_result no_owner_eperm_one(const struct node *n)
+static enum ktap_result no_owner_eperm_one(const struct vhost_node *n)
 {
 	int fd = open_node(n);
 
@@ -230,7 +177,7 @@ static void *thread_unknown_ioctl(void *arg)
 	return (void *)(long)(r == -1 ? errno : 0);
 }
 
-static enum ktap_result owner_thread_is_owner_one(const struct node *n)
+static enum ktap_result owner_thread_is_owner_one(const struct vhost_node *n)
 {
 	int fd = open_node(n);
 	pthread_t t;
@@ -250,7 +197,7 @@ static enum ktap_result owner_thread_is_owner_one(const struct node *n)
 
 NODE_CASE(owner_thread_is_owner)
 
-static enum ktap_result unknown_ioctl_enotty_one(const struct node *n)
+static enum ktap_result unknown_ioctl_enotty_one(const struct vhost_node *n)
 {
 	struct termios tio;
 	int fd = open_node(n);
@@ -277,7 +224,7 @@ static int child_takes_over(int fd)
 	return 0;
 }
 
-static enum ktap_result reset_owner_hands_over_one(const struct node *n)
+static enum ktap_result reset_owner_hands_over_one(const struct vhost_node *n)
 {
 	int fd = open_node(n), r;
 
@@ -297,7 +244,7 @@ static enum ktap_result reset_owner_hands_over_one(const struct node *n)
 
 NODE_CASE(reset_owner_hands_over)
 
-static enum ktap_result many_opens_one(const struct node *n)
+static enum ktap_result many_opens_one(const struct vhost_node *n)
 {
 	int fds[64];
 	size_t i;
