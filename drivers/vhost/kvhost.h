@@ -67,6 +67,12 @@ struct kvh_poll {
 	u64 wakeups;			/* under the wait queue's lock */
 };
 
+/* The dirty log as the vring library sees it (kvr_log_write()). */
+struct kvr_log {
+	kvr_uaddr_t base;		/* the bitmap, in the owner's memory */
+	struct eventfd_ctx *ctx;	/* VHOST_SET_LOG_FD, or NULL */
+};
+
 /**
  * struct kvh_vq - one virtqueue
  * @dev: the device
@@ -85,6 +91,8 @@ struct kvh_poll {
  * @backend: the backend's object; non-NULL while the queue runs
  * @acked: the device's acked features, copied under this mutex so that the
  *	handler need not take the device mutex
+ * @log: the device's dirty log, copied likewise (upstream does the same), so
+ *	that changing it never needs more than one queue lock at a time
  * @busyloop_timeout: VHOST_SET_VRING_BUSYLOOP_TIMEOUT, in microseconds
  * @chain: storage for one translated chain (iovecs and their addresses)
  * @stats: counters for the debugfs view
@@ -104,6 +112,7 @@ struct kvh_vq {
 	struct kvh_worker *worker;
 	void *backend;
 	u64 acked;
+	struct kvr_log log;
 	u32 busyloop_timeout;
 	struct kvr_chain chain;
 	struct {
@@ -113,12 +122,6 @@ struct kvh_vq {
 		u64 errors;
 		enum kvr_error last_error;
 	} stats;
-};
-
-/* The dirty log as the vring library sees it (kvr_log_write()). */
-struct kvr_log {
-	kvr_uaddr_t base;		/* the bitmap, in the owner's memory */
-	struct eventfd_ctx *ctx;	/* VHOST_SET_LOG_FD, or NULL */
 };
 
 /**
@@ -133,7 +136,7 @@ struct kvr_log {
  * @nworkers: how many workers the backend wants (1, or one per queue)
  * @workers: created at SET_OWNER; protected by @mutex
  * @map: the memory table; replaced under @mutex and every vq mutex
- * @log: the dirty log; replaced under @mutex and every vq mutex
+ * @log: the dirty log; protected by @mutex, copied to each queue
  * @log_set: VHOST_SET_LOG_BASE was called
  * @stop_backends: the backend's hook to detach every queue, called with
  *	@mutex held before the core resets the device (RESET_OWNER)
@@ -152,7 +155,7 @@ struct kvh_dev {
 	unsigned int nworkers;		/* constant */
 	struct kvh_worker *workers;	/* protected by @mutex */
 	struct kvr_map *map;		/* protected by @mutex and vq mutexes */
-	struct kvr_log log;		/* protected by @mutex and vq mutexes */
+	struct kvr_log log;		/* protected by @mutex */
 	bool log_set;			/* protected by @mutex */
 	void (*stop_backends)(struct kvh_dev *dev);
 	const char *name;		/* constant */

@@ -103,19 +103,24 @@ bool kvh_log_covers(struct kvh_dev *dev, u64 gpa, u64 len)
 	return access_ok((void __user *)(unsigned long)base, bytes);
 }
 
-/* Install a new log under every vq lock, so no handler sees half of it. */
+/*
+ * Install a new log in each queue under its lock, so that no handler sees
+ * half of it. Queues switch one after the other, as upstream's do: the VMM
+ * syncs the old bitmap only after this ioctl returns.
+ */
 static void kvh_log_publish(struct kvh_dev *dev, kvr_uaddr_t base,
 			    struct eventfd_ctx *ctx)
 {
 	unsigned int i;
 
 	lockdep_assert_held(&dev->mutex);
-	for (i = 0; i < dev->nvqs; i++)
-		mutex_lock_nested(&dev->vqs[i]->mutex, i);
 	dev->log.base = base;
 	dev->log.ctx = ctx;
-	for (i = dev->nvqs; i--; )
+	for (i = 0; i < dev->nvqs; i++) {
+		mutex_lock(&dev->vqs[i]->mutex);
+		dev->vqs[i]->log = dev->log;
 		mutex_unlock(&dev->vqs[i]->mutex);
+	}
 }
 
 /**

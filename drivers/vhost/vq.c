@@ -84,7 +84,8 @@ void kvh_vq_reset(struct kvh_vq *vq)
 	memset(&vq->ring, 0, sizeof(vq->ring));
 	memset(&vq->addr, 0, sizeof(vq->addr));
 	vq->ring.map = vq->dev->map;
-	vq->ring.log = &vq->dev->log;
+	vq->log = vq->dev->log;
+	vq->ring.log = &vq->log;
 	vq->acked = 0;
 	vq->num_set = false;
 	vq->addr_set = false;
@@ -170,7 +171,8 @@ void kvh_vq_apply_features(struct kvh_vq *vq)
 	vq->ring.event_idx = kvh_vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX);
 	vq->ring.indirect = kvh_vq_has_feature(vq, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->ring.notify_on_empty = kvh_vq_has_feature(vq, VIRTIO_F_NOTIFY_ON_EMPTY);
-	vq->ring.log = &dev->log;
+	vq->log = dev->log;
+	vq->ring.log = &vq->log;
 	vq->ring.log_used = vq->addr.flags & BIT(VHOST_VRING_F_LOG);
 }
 EXPORT_SYMBOL_NS_GPL(kvh_vq_apply_features, KVH_NS);

@@ -78,10 +78,11 @@ exports_are_prefixed_and_namespaced() {
 		ns=$(modinfo -F import_ns "$TOP/$m.ko")
 		[ "$ns" = KVHOST ] || ktap_fail "$m imports '$ns', not KVHOST" || return
 	done
-	# Module.symvers: crc, symbol, module, export type, namespace.
-	bad=$(awk -F '\t' '$3 ~ /kvhost$/ && ($2 !~ /^kvh_/ || $5 != "KVHOST")' \
+	# Module.symvers: crc, symbol, module, export type, namespace. Our
+	# prefixes: kvh_ (device core) and kvr_ (vring library).
+	bad=$(awk -F '\t' '$3 ~ /kvhost$/ && ($2 !~ /^kv[hr]_/ || $5 != "KVHOST")' \
 		"$TOP/Module.symvers")
-	[ -z "$bad" ] || ktap_fail "exports outside kvh_/KVHOST: $bad" || return
+	[ -z "$bad" ] || ktap_fail "exports outside kvh_/kvr_/KVHOST: $bad" || return
 	[ -n "$(awk -F '\t' '$3 ~ /kvhost$/' "$TOP/Module.symvers")" ] ||
 		ktap_fail "kvhost exports nothing: is Module.symvers stale?"
 }
