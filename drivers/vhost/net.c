@@ -7,32 +7,315 @@
  * installed under updates/ it replaces the in-tree vhost_net for QEMU and
  * libvirt without any change on their side.
  *
- * Status: the device core (ownership, features, memory table, dirty log and
- * vring ioctls) on an RX and a TX queue. No data path yet, so no virtio
- * feature is offered and VHOST_NET_SET_BACKEND is not accepted.
+ * One open device is one queue pair: RX (vring 0) and TX (vring 1), served
+ * by one worker. VHOST_NET_SET_BACKEND attaches a tun/tap or macvtap/ipvtap
+ * queue to a vring; the data paths are in net_tx.c and net_rx.c.
  */
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/if_tap.h>
+#include <linux/if_tun.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
+#include <linux/virtio_net.h>
 
-#include "kvhost.h"
+#include "net.h"
 
-/* Feature bits are added here as the data path implements them. */
-#define VHOST_NET_FEATURES	0ULL
+/*
+ * What the data path implements. RING_PACKED is left out until a packed
+ * guest driver tests it, although the data path only uses the format-blind
+ * vring library; ACCESS_PLATFORM waits for the IOTLB.
+ */
+#define VHOST_NET_FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) |		\
+				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |	\
+				 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |	\
+				 BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) |	\
+				 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |	\
+				 BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR) |	\
+				 BIT_ULL(VHOST_F_LOG_ALL))
 
-/* Queue indices fixed by the uAPI: one vhost-net device is one queue pair. */
-enum {
-	VHOST_NET_VQ_RX = 0,
-	VHOST_NET_VQ_TX = 1,
-	VHOST_NET_VQ_MAX = 2,
-};
+/**
+ * vhost_net_hdr_lens() - where the virtio-net header comes from
+ * @vq: a vhost-net queue, with its mutex held
+ * @vhost_hlen: set to the bytes vhost itself adds (RX) or strips (TX)
+ * @sock_hlen: set to the bytes of header the tap carries
+ *
+ * The header is 12 bytes (with num_buffers) once MRG_RXBUF or VERSION_1 is
+ * acked, else 10. VHOST_NET_F_VIRTIO_NET_HDR asks vhost to handle it for a
+ * tap without IFF_VNET_HDR; otherwise the tap passes it through, as QEMU
+ * configures it with TUNSETVNETHDRSZ.
+ */
+void vhost_net_hdr_lens(const struct kvh_vq *vq, size_t *vhost_hlen,
+			size_t *sock_hlen)
+{
+	size_t len = sizeof(struct virtio_net_hdr);
 
-struct vhost_net {
-	struct kvh_dev dev;
-	struct kvh_vq vqs[VHOST_NET_VQ_MAX];
-	struct kvh_vq *vq_ptrs[VHOST_NET_VQ_MAX];
-};
+	if (kvh_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF) ||
+	    kvh_vq_has_feature(vq, VIRTIO_F_VERSION_1))
+		len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	if (kvh_vq_has_feature(vq, VHOST_NET_F_VIRTIO_NET_HDR)) {
+		*vhost_hlen = len;
+		*sock_hlen = 0;
+	} else {
+		*vhost_hlen = 0;
+		*sock_hlen = len;
+	}
+}
+
+/**
+ * vhost_net_flush_used() - publish the pending used entries and notify
+ * @nvq: the queue, with its mutex held
+ *
+ * Entries go out in pieces of at most the ring size (a hostile guest may
+ * have us hold more than that), and the guest is signalled once.
+ *
+ * Return: 0, or the vring library's error (the ring error is set).
+ */
+int vhost_net_flush_used(struct vhost_net_vq *nvq)
+{
+	struct kvh_vq *vq = &nvq->vq;
+	unsigned int done = 0, n;
+	int ret = 0;
+
+	lockdep_assert_held(&vq->mutex);
+	while (done < nvq->nheads) {
+		n = min(nvq->nheads - done, vq->ring.num);
+		ret = kvr_push_used(&vq->ring, nvq->heads + done, n);
+		if (ret)
+			break;
+		done += n;
+	}
+	nvq->nheads = 0;
+	if (done)
+		kvh_vq_signal(vq);
+	if (ret) {
+		if (vq->ring.error == KVR_OK)
+			vq->ring.error = KVR_ERR_ACCESS;
+		kvh_vq_error(vq);
+	}
+	return ret;
+}
+
+/* Kick handlers (the guest added buffers) and tap wake-ups. */
+static void vhost_net_tx_kick(struct kvh_work *work)
+{
+	struct kvh_vq *vq = container_of(work, struct kvh_vq, poll.work);
+
+	vhost_net_handle_tx(to_net_vq(vq));
+}
+
+static void vhost_net_rx_kick(struct kvh_work *work)
+{
+	struct kvh_vq *vq = container_of(work, struct kvh_vq, poll.work);
+
+	vhost_net_handle_rx(to_net_vq(vq));
+}
+
+static void vhost_net_tx_sock(struct kvh_work *work)
+{
+	vhost_net_handle_tx(container_of(work, struct vhost_net_vq,
+					 sock_poll.work));
+}
+
+static void vhost_net_rx_sock(struct kvh_work *work)
+{
+	vhost_net_handle_rx(container_of(work, struct vhost_net_vq,
+					 sock_poll.work));
+}
+
+/*
+ * The socket of a tun/tap or macvtap/ipvtap file, or ERR_PTR(-ENOTSOCK).
+ * Unlike upstream, AF_PACKET sockets are not accepted.
+ */
+static struct socket *vhost_net_file_socket(struct file *file)
+{
+	struct socket *sock;
+
+	sock = tun_get_socket(file);
+	if (!IS_ERR(sock))
+		return sock;
+	sock = tap_get_socket(file);
+	if (!IS_ERR(sock))
+		return sock;
+	return ERR_PTR(-ENOTSOCK);
+}
+
+/*
+ * Stop the queue and take its tap away; the caller flushes the worker before
+ * it drops the returned file. The queue's mutex is held.
+ */
+static struct file *vhost_net_vq_detach(struct vhost_net_vq *nvq)
+{
+	struct file *file = nvq->file;
+
+	lockdep_assert_held(&nvq->vq.mutex);
+	kvh_poll_stop(&nvq->sock_poll);
+	kvh_vq_stop(&nvq->vq);
+	nvq->file = NULL;
+	nvq->sock = NULL;
+	return file;
+}
+
+/* Attach @file's @sock to a stopped queue, with its mutex held. */
+static int vhost_net_vq_attach(struct vhost_net_vq *nvq, struct file *file,
+			       struct socket *sock)
+{
+	struct kvh_vq *vq = &nvq->vq;
+	int ret;
+
+	lockdep_assert_held(&vq->mutex);
+	nvq->nheads = 0;
+	ret = kvh_vq_start(vq, sock);
+	if (ret)
+		return ret;
+	nvq->file = file;
+	nvq->sock = sock;
+	/* A tap that reports EPOLLERR (e.g. no tun device) is refused. */
+	ret = kvh_poll_start(&nvq->sock_poll, vq->worker, file);
+	if (ret) {
+		vhost_net_vq_detach(nvq);
+		return ret;
+	}
+	return 0;
+}
+
+static long vhost_net_set_backend(struct vhost_net *n, unsigned int index,
+				  int fd)
+{
+	struct file *file = NULL, *old;
+	struct socket *sock = NULL;
+	struct vhost_net_vq *nvq;
+	long ret;
+
+	mutex_lock(&n->dev.mutex);
+	ret = kvh_dev_check_owner(&n->dev);
+	if (ret)
+		goto out_unlock;
+	if (index >= VHOST_NET_VQ_MAX) {
+		ret = -ENOBUFS;
+		goto out_unlock;
+	}
+	index = array_index_nospec(index, VHOST_NET_VQ_MAX);
+	nvq = &n->vqs[index];
+
+	if (fd != -1) {
+		file = fget(fd);
+		if (!file) {
+			ret = -EBADF;
+			goto out_unlock;
+		}
+		sock = vhost_net_file_socket(file);
+		if (IS_ERR(sock)) {
+			ret = PTR_ERR(sock);
+			goto out_fput;
+		}
+	}
+
+	mutex_lock(&nvq->vq.mutex);
+	if (sock && sock == nvq->sock) {
+		/* The same tap again: nothing to do. */
+		mutex_unlock(&nvq->vq.mutex);
+		goto out_fput;
+	}
+	old = vhost_net_vq_detach(nvq);
+	if (file) {
+		ret = vhost_net_vq_attach(nvq, file, sock);
+		if (ret) {
+			/* Put the previous tap back, as upstream does. */
+			if (old && !vhost_net_vq_attach(nvq, old,
+							vhost_net_file_socket(old)))
+				old = NULL;
+			mutex_unlock(&nvq->vq.mutex);
+			goto out_flush;
+		}
+		file = NULL;	/* the queue holds the reference now */
+	}
+	mutex_unlock(&nvq->vq.mutex);
+
+out_flush:
+	/*
+	 * A handler queued before the detach finds no backend; once the
+	 * worker has run it, nobody uses the old tap and GET_VRING_BASE is
+	 * exact.
+	 */
+	if (nvq->vq.worker)
+		kvh_worker_flush(nvq->vq.worker);
+	if (old)
+		fput(old);
+out_fput:
+	if (file)
+		fput(file);
+out_unlock:
+	mutex_unlock(&n->dev.mutex);
+	return ret;
+}
+
+/* dev->stop_backends: detach both queues, with the device mutex held. */
+static void vhost_net_stop_backends(struct kvh_dev *dev)
+{
+	struct vhost_net *n = container_of(dev, struct vhost_net, dev);
+	struct file *old[VHOST_NET_VQ_MAX];
+	int i;
+
+	lockdep_assert_held(&dev->mutex);
+	for (i = 0; i < VHOST_NET_VQ_MAX; i++) {
+		mutex_lock(&n->vqs[i].vq.mutex);
+		old[i] = vhost_net_vq_detach(&n->vqs[i]);
+		mutex_unlock(&n->vqs[i].vq.mutex);
+	}
+	kvh_dev_flush(dev);
+	for (i = 0; i < VHOST_NET_VQ_MAX; i++)
+		if (old[i])
+			fput(old[i]);
+}
+
+static void vhost_net_vq_free(struct vhost_net_vq *nvq)
+{
+	kvfree(nvq->heads);
+	kvfree(nvq->rx_iov);
+	kvfree(nvq->rx_gpa);
+	kvfree(nvq->rx_nseg);
+}
+
+static int vhost_net_vq_init(struct vhost_net *n, unsigned int i)
+{
+	struct vhost_net_vq *nvq = &n->vqs[i];
+	bool rx = i == VHOST_NET_VQ_RX;
+	int ret;
+
+	ret = kvh_vq_init(&nvq->vq, &n->dev,
+			  rx ? vhost_net_rx_kick : vhost_net_tx_kick);
+	if (ret)
+		return ret;
+	kvh_poll_init(&nvq->sock_poll, rx ? vhost_net_rx_sock :
+					     vhost_net_tx_sock,
+		      rx ? EPOLLIN : EPOLLOUT);
+	nvq->heads = kvmalloc_array(VHOST_NET_BATCH + VHOST_NET_MAX_IOV,
+				    sizeof(*nvq->heads), GFP_KERNEL_ACCOUNT);
+	if (!nvq->heads)
+		goto err;
+	if (rx) {
+		nvq->rx_iov = kvmalloc_array(VHOST_NET_MAX_IOV,
+					     sizeof(*nvq->rx_iov),
+					     GFP_KERNEL_ACCOUNT);
+		nvq->rx_gpa = kvmalloc_array(VHOST_NET_MAX_IOV,
+					     sizeof(*nvq->rx_gpa),
+					     GFP_KERNEL_ACCOUNT);
+		nvq->rx_nseg = kvmalloc_array(VHOST_NET_MAX_IOV,
+					      sizeof(*nvq->rx_nseg),
+					      GFP_KERNEL_ACCOUNT);
+		if (!nvq->rx_iov || !nvq->rx_gpa || !nvq->rx_nseg)
+			goto err;
+	}
+	return 0;
+
+err:
+	vhost_net_vq_free(nvq);
+	kvh_vq_free(&nvq->vq);
+	return -ENOMEM;
+}
 
 static int vhost_net_open(struct inode *inode, struct file *f)
 {
@@ -43,15 +326,15 @@ static int vhost_net_open(struct inode *inode, struct file *f)
 	if (!n)
 		return -ENOMEM;
 	for (i = 0; i < VHOST_NET_VQ_MAX; i++)
-		n->vq_ptrs[i] = &n->vqs[i];
+		n->vq_ptrs[i] = &n->vqs[i].vq;
 	/* One worker serves the pair, as in-tree; multiqueue is N devices. */
 	ret = kvh_dev_init(&n->dev, "net", n->vq_ptrs, VHOST_NET_VQ_MAX, 1,
 			   VHOST_NET_FEATURES);
 	if (ret)
 		goto err_free;
+	n->dev.stop_backends = vhost_net_stop_backends;
 	for (i = 0; i < VHOST_NET_VQ_MAX; i++) {
-		/* No kick handler until the data path lands. */
-		ret = kvh_vq_init(&n->vqs[i], &n->dev, NULL);
+		ret = vhost_net_vq_init(n, i);
 		if (ret)
 			goto err_vqs;
 	}
@@ -59,8 +342,10 @@ static int vhost_net_open(struct inode *inode, struct file *f)
 	return 0;
 
 err_vqs:
-	while (i--)
-		kvh_vq_free(&n->vqs[i]);
+	while (i--) {
+		vhost_net_vq_free(&n->vqs[i]);
+		kvh_vq_free(&n->vqs[i].vq);
+	}
 err_free:
 	kvfree(n);
 	return ret;
@@ -69,8 +354,12 @@ err_free:
 static int vhost_net_release(struct inode *inode, struct file *f)
 {
 	struct vhost_net *n = f->private_data;
+	int i;
 
+	/* Detaches the taps through vhost_net_stop_backends(). */
 	kvh_dev_cleanup(&n->dev);
+	for (i = 0; i < VHOST_NET_VQ_MAX; i++)
+		vhost_net_vq_free(&n->vqs[i]);
 	kvfree(n);
 	return 0;
 }
@@ -79,8 +368,15 @@ static long vhost_net_ioctl(struct file *f, unsigned int ioctl,
 			    unsigned long arg)
 {
 	struct vhost_net *n = f->private_data;
+	void __user *argp = (void __user *)arg;
+	struct vhost_vring_file backend;
 
-	return kvh_dev_ioctl(&n->dev, ioctl, (void __user *)arg);
+	if (ioctl == VHOST_NET_SET_BACKEND) {
+		if (copy_from_user(&backend, argp, sizeof(backend)))
+			return -EFAULT;
+		return vhost_net_set_backend(n, backend.index, backend.fd);
+	}
+	return kvh_dev_ioctl(&n->dev, ioctl, argp);
 }
 
 static const struct file_operations vhost_net_fops = {

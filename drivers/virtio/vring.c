@@ -39,6 +39,7 @@ const char *kvr_error_name(enum kvr_error err)
 		return "unknown";
 	return kvr_error_names[err];
 }
+EXPORT_SYMBOL_NS_GPL(kvr_error_name, KVH_NS);
 
 /**
  * kvr_map_check() - validate a translation table
@@ -404,6 +405,7 @@ int kvr_get_chain(struct kvr_ring *ring, struct kvr_chain *chain)
 		return kvr_packed_get_chain(ring, chain);
 	return kvr_split_get_chain(ring, chain);
 }
+EXPORT_SYMBOL_NS_GPL(kvr_get_chain, KVH_NS);
 
 /**
  * kvr_unget_chain() - give back the chain last fetched
@@ -424,6 +426,7 @@ void kvr_unget_chain(struct kvr_ring *ring, const struct kvr_chain *chain)
 		ring->avail_wrap = !ring->avail_wrap;
 	}
 }
+EXPORT_SYMBOL_NS_GPL(kvr_unget_chain, KVH_NS);
 
 /**
  * kvr_push_used() - publish completed chains
@@ -448,6 +451,7 @@ int kvr_push_used(struct kvr_ring *ring, const struct kvr_used *used,
 		return kvr_packed_push_used(ring, used, n);
 	return kvr_split_push_used(ring, used, n);
 }
+EXPORT_SYMBOL_NS_GPL(kvr_push_used, KVH_NS);
 
 /**
  * kvr_log_chain() - log the guest memory the device wrote into a chain
@@ -479,6 +483,7 @@ int kvr_log_chain(struct kvr_ring *ring, const struct kvr_chain *chain,
 	}
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(kvr_log_chain, KVH_NS);
 
 /**
  * kvr_should_notify() - whether the guest must be notified of used entries
@@ -495,6 +500,7 @@ bool kvr_should_notify(struct kvr_ring *ring)
 		return kvr_packed_should_notify(ring);
 	return kvr_split_should_notify(ring);
 }
+EXPORT_SYMBOL_NS_GPL(kvr_should_notify, KVH_NS);
 
 /**
  * kvr_disable_notify() - ask the guest not to kick
@@ -508,6 +514,7 @@ int kvr_disable_notify(struct kvr_ring *ring)
 		return kvr_packed_disable_notify(ring);
 	return kvr_split_disable_notify(ring);
 }
+EXPORT_SYMBOL_NS_GPL(kvr_disable_notify, KVH_NS);
 
 /**
  * kvr_enable_notify() - ask the guest to kick again, race-free
@@ -526,3 +533,4 @@ int kvr_enable_notify(struct kvr_ring *ring)
 		return kvr_packed_enable_notify(ring);
 	return kvr_split_enable_notify(ring);
 }
+EXPORT_SYMBOL_NS_GPL(kvr_enable_notify, KVH_NS);

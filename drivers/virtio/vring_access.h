@@ -13,4 +13,9 @@
 #include "vring_access_user.h"
 #endif
 
+/* The kernel build exports the entry points; a userspace build has none. */
+#ifndef EXPORT_SYMBOL_NS_GPL
+#define EXPORT_SYMBOL_NS_GPL(sym, ns)	_Static_assert(1, #sym)
+#endif
+
 #endif /* KVHOST_VRING_ACCESS_H */

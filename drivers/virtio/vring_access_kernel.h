@@ -20,6 +20,7 @@
 #define KVHOST_VRING_ACCESS_KERNEL_H
 
 #include <linux/compiler.h>
+#include <linux/export.h>
 #include <linux/types.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
