@@ -47,6 +47,12 @@ lint:
 check:
 	tools/testing/check.sh
 
+# The kselftest suite under a debug kernel (KASAN, lockdep, kmemleak, UBSAN),
+# built from Debian's 6.1 source and cached in ~/.cache/kvhost.
+.PHONY: check-debug
+check-debug:
+	tools/testing/check-debug.sh
+
 # Boot the VM with our modules loaded. CMD runs instead of a shell.
 vm: modules
 	tools/testing/vm/run-vm.sh $(if $(CMD),-- $(CMD),--shell)
@@ -56,6 +62,7 @@ help:
 	@echo "make sparse         the same build under sparse (C=2)"
 	@echo "make lint           checkpatch --strict on our sources"
 	@echo "make check          set up, build, lint and run every test in a VM"
+	@echo "make check-debug    run the tests in a VM with a KASAN/lockdep/kmemleak kernel"
 	@echo "make vm [CMD=...]   boot a VM with our modules loaded"
 	@echo "KDIR=$(KDIR)"
 

@@ -3,8 +3,10 @@
 #
 # check.sh: kvhost's whole test suite, runnable on a fresh Debian 12 machine.
 # It installs what it needs, builds with W=1, runs sparse and checkpatch,
-# builds the selftests, boots the test VM once for the whole kselftest suite
-# and once to prove that the VM fails loudly, and ends with the line
+# runs the vring library's unit tests and a bounded fuzz pass, builds the
+# selftests, boots the test VM once for the whole kselftest suite and once to
+# prove that the VM fails loudly, then runs the suite again under a debug
+# kernel (tools/testing/check-debug.sh), and ends with the line
 # "N passed, N failed, N skipped". Exit status 1 if anything failed or
 # nothing ran.
 set -uo pipefail
@@ -13,42 +15,9 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RES=$TOP/.cache/results
 SELFTESTS=$TOP/tools/testing/selftests/vhost
 cd "$TOP" || exit 1
+. "$TOP/tools/testing/lib.sh"
 rm -rf "$RES"
 mkdir -p "$RES"
-
-pass=0
-fail=0
-skip=0
-
-# record NAME STATUS [DETAIL]: one host-level result (ok, fail or skip).
-record() {
-	case $2 in
-	ok) pass=$((pass + 1)); echo "ok - $1" ;;
-	skip) skip=$((skip + 1)); echo "ok - $1 # SKIP ${3:-}" ;;
-	*) fail=$((fail + 1)); echo "not ok - $1${3:+ # $3}" ;;
-	esac
-}
-
-finish() {
-	echo "logs and results: $RES"
-	echo "$pass passed, $fail failed, $skip skipped"
-	[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
-	exit $?
-}
-
-# step NAME LOG COMMAND...: run a step, keep its output, record the result.
-step() {
-	local name=$1 log=$RES/$2.log
-
-	shift 2
-	if "$@" >"$log" 2>&1; then
-		record "$name" ok
-	else
-		tail -n 30 "$log"
-		record "$name" fail "see $log"
-		return 1
-	fi
-}
 
 start=$(date +%s)
 
@@ -88,6 +57,20 @@ uapi_standalone() {
 step uapi_headers_standalone uapi-headers uapi_standalone
 step selftests_build selftests-build make -C "$SELFTESTS" || finish
 
+# The vring library (drivers/virtio/) built in userspace: its unit tests,
+# each case counted, then a bounded libFuzzer pass from the committed seeds
+# (ASan + UBSan).
+timeout 300 make -C "$SELFTESTS/unit" run >"$RES/vring-unit.log" 2>&1
+rc=$?
+before=$fail
+count_tap vring_unit "$RES/vring-unit.log"
+if [ $rc -ne 0 ] && [ "$fail" -eq "$before" ]; then
+	tail -n 20 "$RES/vring-unit.log"
+	record vring_unit fail "exit $rc; see $RES/vring-unit.log"
+fi
+step vring_fuzz vring-fuzz timeout 180 make -C "$SELFTESTS/fuzz" run \
+	FUZZ_TIME=45
+
 # The harness must fail a run whose kernel log has a splat, even when the
 # command itself succeeds: sysrq-l prints a backtrace of every CPU.
 tools/testing/vm/run-vm.sh --timeout 120 --log "$RES/vm-splat-console.log" \
@@ -112,27 +95,27 @@ else
 	record vm_run fail "run-vm returned $rc; see $RES/vm-console.log"
 fi
 
-# Count the nested kselftest results. A program whose own line is "not ok"
-# without any failed case (a crash, a timeout, a bad exit) counts as one
-# failure; a program that never reported counts as one failure too.
-for p in $progs; do
-	top=$(grep -E "^(ok|not ok) [0-9]+ selftests: vhost: $p( |$)" "$RES/selftests.tap")
-	block=$(awk -v p="# selftests: vhost: $p" '
-		$0 == p { on = 1; next }
-		on && /^(ok|not ok) [0-9]+ selftests: / { exit }
-		on { print }' "$RES/selftests.tap")
-	np=$(grep -cE '^# ok [0-9]+ ' <<<"$block")
-	ns=$(grep -cE '^# ok [0-9]+ .*# SKIP' <<<"$block")
-	nf=$(grep -cE '^# not ok [0-9]+ ' <<<"$block")
-	pass=$((pass + np - ns))
-	skip=$((skip + ns))
-	fail=$((fail + nf))
-	if [ -z "$top" ]; then
-		record "$p" fail "no result: the VM run ended early"
-	elif [[ $top == "not ok"* ]] && [ "$nf" -eq 0 ]; then
-		record "$p" fail "${top#*# }"
+# Count the nested kselftest results (see count_kselftests in lib.sh).
+count_kselftests "$RES/selftests.tap" $progs
+
+# The same suite under the debug kernel (KASAN, lockdep, kmemleak, UBSAN),
+# whose build is cached: only its first run pays for the kernel build.
+# KVHOST_NO_DEBUG_KERNEL=1 leaves it out (and says so, as a skip).
+if [ "${KVHOST_NO_DEBUG_KERNEL:-}" = 1 ]; then
+	record debug_kernel_suite skip "KVHOST_NO_DEBUG_KERNEL=1"
+else
+	tools/testing/check-debug.sh >"$RES/check-debug.log" 2>&1
+	grep -E '^(not ok - |ok - )' "$RES/check-debug.log" | sed 's/^/debug: /'
+	summary=$(tail -n 1 "$RES/check-debug.log")
+	if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+		pass=$((pass + BASH_REMATCH[1]))
+		fail=$((fail + BASH_REMATCH[2]))
+		skip=$((skip + BASH_REMATCH[3]))
+	else
+		tail -n 20 "$RES/check-debug.log"
+		record debug_kernel_suite fail "no summary; see $RES/check-debug.log"
 	fi
-done
+fi
 
 echo "wall time: $(($(date +%s) - start)) s"
 finish

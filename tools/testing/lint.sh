@@ -4,8 +4,9 @@
 # lint.sh [FILE...]: checkpatch --strict --no-tree over kvhost's sources.
 #
 # checkpatch comes from Debian's linux-source-6.1 package, downloaded with
-# apt-get into ~/.cache/kvhost/checkpatch (never installed system-wide), with the
-# spelling and const-struct lists it reads next to it.
+# apt-get into ~/.cache/kvhost/linux-source (never installed system-wide) and
+# unpacked into ~/.cache/kvhost/checkpatch, with the spelling and
+# const-struct lists it reads next to it.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -14,11 +15,12 @@ CP=$CACHE/scripts/checkpatch.pl
 
 if [ ! -x "$CP" ]; then
 	echo "lint: fetching checkpatch from linux-source-6.1" >&2
+	. "$TOP/tools/testing/lib.sh"
+	# The .deb is shared with vm/build-debug-kernel.sh (see lib.sh).
+	deb=$(linux_source_deb "$(linux_source_version)")
 	rm -rf "$CACHE"
 	mkdir -p "$CACHE/deb"
-	(cd "$CACHE/deb" && apt-get download -q linux-source-6.1 2>&1 |
-		grep -v 'Download is performed unsandboxed' >&2 || true)
-	dpkg-deb --fsys-tarfile "$CACHE"/deb/linux-source-6.1_*.deb |
+	dpkg-deb --fsys-tarfile "$deb" |
 		tar -x -C "$CACHE/deb" --wildcards './usr/src/linux-source-*.tar.xz'
 	tar -xJf "$CACHE"/deb/usr/src/linux-source-*.tar.xz -C "$CACHE" \
 		--strip-components=1 --wildcards \

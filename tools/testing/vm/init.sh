@@ -33,6 +33,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 stty -F "$out" raw -echo 2>/dev/null
 
+# Empty when the kernel has 9p, virtio-pci and overlayfs built in.
 while read -r m; do
 	insmod "/lib/modules/$m" || die "insmod $m failed"
 done </modules.list

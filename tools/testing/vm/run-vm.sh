@@ -48,8 +48,11 @@ $CACHE.
 Options:
   --kdir DIR       kernel build tree our modules were built against
                    (default: the Makefile's KDIR)
-  --kernel IMAGE   boot this bzImage instead of the Debian package's
-  --moddir DIR     that kernel's /lib/modules/<release> tree (with --kernel)
+  --kernel IMAGE   boot this bzImage instead of the Debian package's (no
+                   package lookup then; virtio_pci, 9p and overlay may be
+                   built in, see tools/testing/vm/build-debug-kernel.sh)
+  --moddir DIR     that kernel's /lib/modules/<release> tree (with --kernel),
+                   as "make modules_install" leaves it: depmod'ed
   --modules "A B"  our modules to insmod, in order
                    (default: kvhost.ko vhost_net.ko vhost_blk.ko from $TOP)
   --no-modules     load none of ours
@@ -154,15 +157,21 @@ for a in sh mount insmod mkdir poweroff stty sync chroot setsid cttyhack \
 done
 cp "$VMDIR/init.sh" "$IRD/init"
 : >"$IRD/modules.list"
-modprobe -d "$(dirname "$(dirname "$(dirname "$MODDIR")")")" -S "$KVER" \
-	--show-depends -a virtio_pci 9pnet_virtio 9p overlay |
+# A kernel of our own (--kernel) may have them built in: modprobe lists those
+# as "builtin" (from modules.builtin), and the list can end up empty.
+deps=$(modprobe -d "$(dirname "$(dirname "$(dirname "$MODDIR")")")" -S "$KVER" \
+	--show-depends -a virtio_pci 9pnet_virtio 9p overlay) || {
+	echo "run-vm: $KVER lacks virtio_pci, 9pnet_virtio, 9p or overlay" \
+		"(neither built in nor modules in $MODDIR)" >&2
+	exit 2
+}
 while read -r kind path _; do
 	[ "$kind" = insmod ] || continue
 	# Shared dependencies are listed once per module that needs them.
 	[ ! -e "$IRD/lib/modules/$(basename "$path")" ] || continue
 	cp "$path" "$IRD/lib/modules/"
 	basename "$path" >>"$IRD/modules.list"
-done
+done <<<"$deps"
 {
 	printf 'KVER=%q\nMODDIR=%q\nMODULES=%q\n' "$KVER" "$MODDIR" "$ABSMODS"
 	printf 'PRELOAD=%q\nCWD=%q\nMODE=%q\n' "$PRELOAD" "$CWD" "$MODE"
