@@ -57,6 +57,12 @@ check-debug:
 vm: modules
 	tools/testing/vm/run-vm.sh $(if $(CMD),-- $(CMD),--shell)
 
+# The main job: a nested Debian QEMU (TCG, vhost=on, 2 queue pairs, MSI-X)
+# inside the VM, its guest pinging through our vhost_net, with the proof.
+.PHONY: demo
+demo: modules
+	tools/testing/vm/run-vm.sh --mem 3G --timeout 900 -- tools/testing/vm/nested-net.sh
+
 help:
 	@echo "make [KDIR=...]     build kvhost.ko, vhost_net.ko, vhost_blk.ko (W=1)"
 	@echo "make sparse         the same build under sparse (C=2)"
@@ -64,6 +70,7 @@ help:
 	@echo "make check          set up, build, lint and run every test in a VM"
 	@echo "make check-debug    run the tests in a VM with a KASAN/lockdep/kmemleak kernel"
 	@echo "make vm [CMD=...]   boot a VM with our modules loaded"
+	@echo "make demo           a nested QEMU guest pings through our vhost_net, in the VM"
 	@echo "KDIR=$(KDIR)"
 
 print-kdir:

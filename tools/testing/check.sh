@@ -4,8 +4,9 @@
 # check.sh: kvhost's whole test suite, runnable on a fresh Debian 12 machine.
 # It installs what it needs, builds with W=1, runs sparse and checkpatch,
 # runs the vring library's unit tests and a bounded fuzz pass, builds the
-# selftests, boots the test VM once for the whole kselftest suite and once to
-# prove that the VM fails loudly, then runs the suite again under a debug
+# selftests, boots the test VM once for the whole kselftest suite, once to
+# prove that the VM fails loudly and once to serve a nested QEMU guest through
+# our vhost_net (the main job), then runs the suite again under a debug
 # kernel (tools/testing/check-debug.sh), and ends with the line
 # "N passed, N failed, N skipped". Exit status 1 if anything failed or
 # nothing ran.
@@ -97,6 +98,14 @@ fi
 
 # Count the nested kselftest results (see count_kselftests in lib.sh).
 count_kselftests "$RES/selftests.tap" $progs
+
+# The main job, as a host would run it: an unmodified Debian QEMU in the VM
+# runs a guest with -netdev tap,vhost=on,queues=2 and an MSI-X virtio-net;
+# the guest must ping through our vhost_net, with no userspace fallback and
+# chains counted on our queues (tools/testing/vm/nested-net.sh).
+step nested_qemu_vhost_net_2q nested-qemu \
+	tools/testing/vm/run-vm.sh --mem 3G --timeout 900 \
+	--log "$RES/nested-console.log" -- tools/testing/vm/nested-net.sh --queues 2
 
 # The same suite under the debug kernel (KASAN, lockdep, kmemleak, UBSAN),
 # whose build is cached: only its first run pays for the kernel build.

@@ -51,6 +51,8 @@ mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount -t devtmpfs devtmpfs "$root/dev"
 mkdir -p "$root/dev/pts" "$root/dev/shm"
+# devtmpfs has no /dev/fd; bash's <(...) and many scripts need it.
+ln -sf /proc/self/fd "$root/dev/fd"
 mount -t devpts devpts "$root/dev/pts"
 mount -t tmpfs tmpfs "$root/dev/shm"
 # No tmpfs on /tmp: the overlay already makes it writable, and a fresh tmpfs
