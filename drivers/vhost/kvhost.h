@@ -80,8 +80,8 @@ struct kvr_log {
  *	every ioctl that changes the queue; protects everything below
  * @ring: the ring state shared with the vring library
  * @addr: the addresses from VHOST_SET_VRING_ADDR, as given
- * @num_set: VHOST_SET_VRING_NUM was called
- * @addr_set: VHOST_SET_VRING_ADDR was called
+ * @addr_set: VHOST_SET_VRING_ADDR was called (a ring size was set when
+ *	@ring.num is not 0, which VHOST_SET_VRING_NUM refuses)
  * @kick: the kick eventfd's file, polled by @poll
  * @call_ctx: signalled when the guest must be notified
  * @err_ctx: signalled when the guest broke the ring
@@ -102,7 +102,6 @@ struct kvh_vq {
 	struct mutex mutex;		/* see above: the queue's lock */
 	struct kvr_ring ring;
 	struct vhost_vring_addr addr;
-	bool num_set;
 	bool addr_set;
 	struct file *kick;
 	struct eventfd_ctx *call_ctx;

@@ -154,7 +154,6 @@ static struct file *vhost_net_vq_detach(struct vhost_net_vq *nvq)
 	kvh_poll_stop(&nvq->sock_poll);
 	kvh_vq_stop(&nvq->vq);
 	nvq->file = NULL;
-	nvq->sock = NULL;
 	return file;
 }
 
@@ -171,7 +170,6 @@ static int vhost_net_vq_attach(struct vhost_net_vq *nvq, struct file *file,
 	if (ret)
 		return ret;
 	nvq->file = file;
-	nvq->sock = sock;
 	/* A tap that reports EPOLLERR (e.g. no tun device) is refused. */
 	ret = kvh_poll_start(&nvq->sock_poll, vq->worker, file);
 	if (ret) {
@@ -214,7 +212,7 @@ static long vhost_net_set_backend(struct vhost_net *n, unsigned int index,
 	}
 
 	mutex_lock(&nvq->vq.mutex);
-	if (sock && sock == nvq->sock) {
+	if (sock && sock == nvq->vq.backend) {
 		/* The same tap again: nothing to do. */
 		mutex_unlock(&nvq->vq.mutex);
 		goto out_fput;

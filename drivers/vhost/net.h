@@ -33,11 +33,10 @@ enum {
 
 /**
  * struct vhost_net_vq - one vhost-net virtqueue and its tap queue
- * @vq: the core's queue; @vq.backend is @sock while a backend is attached
+ * @vq: the core's queue; @vq.backend is the tap's socket while attached
  * @sock_poll: waits on the tap: EPOLLIN for RX, EPOLLOUT for TX (only while
  *	TX is blocked by backpressure); its work runs the queue's handler
  * @file: the tap file, referenced; NULL while detached
- * @sock: the tap's socket, valid while @file is held
  * @heads: used entries not yet published, then those of the packet being
  *	received; VHOST_NET_BATCH + VHOST_NET_MAX_IOV entries
  * @nheads: how many of @heads are pending
@@ -53,7 +52,6 @@ struct vhost_net_vq {
 	struct kvh_vq vq;
 	struct kvh_poll sock_poll;	/* started/stopped under vq.mutex */
 	struct file *file;		/* protected by vq.mutex */
-	struct socket *sock;		/* protected by vq.mutex */
 	struct kvr_used *heads;		/* protected by vq.mutex */
 	unsigned int nheads;		/* protected by vq.mutex */
 	struct iovec *rx_iov;		/* protected by vq.mutex */

@@ -87,7 +87,6 @@ void kvh_vq_reset(struct kvh_vq *vq)
 	vq->log = vq->dev->log;
 	vq->ring.log = &vq->log;
 	vq->acked = 0;
-	vq->num_set = false;
 	vq->addr_set = false;
 	vq->busyloop_timeout = 0;
 	vq->worker = NULL;
@@ -217,7 +216,7 @@ int kvh_vq_start(struct kvh_vq *vq, void *backend)
 	lockdep_assert_held(&vq->mutex);
 	if (vq->backend || !backend || !vq->handle_kick)
 		return -EINVAL;
-	if (!vq->num_set || !vq->addr_set || !dev->workers)
+	if (!vq->ring.num || !vq->addr_set || !dev->workers)
 		return -EINVAL;
 	kvh_vq_apply_features(vq);
 	vq->ring.map = dev->map;
@@ -367,7 +366,6 @@ static long kvh_vq_ioctl(struct kvh_vq *vq, unsigned int ioctl,
 		     (s.num & (s.num - 1))))
 			return -EINVAL;
 		vq->ring.num = s.num;
-		vq->num_set = true;
 		return 0;
 	case VHOST_SET_VRING_BASE:
 		if (copy_from_user(&s, argp, sizeof(s)))

@@ -20,6 +20,7 @@
 
 #include "ktap.h"
 #include "vdrv.h"
+#include "vdrv_ktap.h"
 
 #define BIT(n)		(1ULL << (n))
 #define MIB		(1024 * 1024)
@@ -29,18 +30,6 @@
 #define NET_ETHERTYPE	0x88b5
 #define NET_F_VHOST_HDR	27	/* VHOST_NET_F_VIRTIO_NET_HDR */
 #define NET_MAX_FRAME	65535
-
-/* A vdrv call must succeed; on failure say what the library said. */
-#define VOK(call)							\
-	do {								\
-		long vr_ = (long)(call);				\
-		if (vr_ < 0) {						\
-			ktap_diag("%s:%d: %s = %ld: %s", __FILE__,	\
-				  __LINE__, #call, vr_,			\
-				  vdrv_last_error());			\
-			return KTAP_FAIL;				\
-		}							\
-	} while (0)
 
 /* Tap flavours for net_env_init(). */
 enum net_tap {

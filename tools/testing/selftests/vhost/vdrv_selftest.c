@@ -30,18 +30,7 @@
 
 #include "ktap.h"
 #include "vdrv.h"
-
-/* A vdrv call must succeed; on failure say what the library said. */
-#define VOK(call)							\
-	do {								\
-		long vr_ = (long)(call);				\
-		if (vr_ < 0) {						\
-			ktap_diag("%s:%d: %s = %ld: %s", __FILE__,	\
-				  __LINE__, #call, vr_,			\
-				  vdrv_last_error());			\
-			return KTAP_FAIL;				\
-		}							\
-	} while (0)
+#include "vdrv_ktap.h"
 
 /* A vdrv call must fail with -@err. */
 #define VERR(call, err)							\
