@@ -534,3 +534,42 @@ int kvr_enable_notify(struct kvr_ring *ring)
 	return kvr_split_enable_notify(ring);
 }
 EXPORT_SYMBOL_NS_GPL(kvr_enable_notify, KVH_NS);
+
+/**
+ * kvr_avail_mark() - where the guest's buffers ran out
+ * @ring: the ring, right after kvr_get_chain() returned 0
+ *
+ * Return: the mark kvr_enable_notify_at() takes: split, the avail index;
+ * packed, the slot found empty with the driver wrap counter in bit 15.
+ */
+u16 kvr_avail_mark(const struct kvr_ring *ring)
+{
+	if (ring->packed)
+		return ring->last_avail_idx | (ring->avail_wrap ? 0x8000 : 0);
+	return ring->last_avail_idx;
+}
+EXPORT_SYMBOL_NS_GPL(kvr_avail_mark, KVH_NS);
+
+/**
+ * kvr_enable_notify_at() - ask the guest to kick once it adds buffers
+ * @ring: the ring
+ * @mark: kvr_avail_mark() when kvr_get_chain() ran out; the chains fetched
+ *	before that may have been given back
+ *
+ * For a caller that needs more buffers than the guest has made available
+ * (vhost-net RX gathering a mergeable packet): kvr_enable_notify() would
+ * report the buffers it gave back and ask for a kick for them, which the
+ * guest, having made them available already, never sends. This asks for a
+ * kick for the entry at @mark (with EVENT_IDX) and looks only there.
+ *
+ * Return: 1 if the guest has made buffers available at @mark, 0 if not
+ * (it will kick when it does), -EIO on an access error or a bad avail
+ * index, -EINVAL for a mark outside the ring.
+ */
+int kvr_enable_notify_at(struct kvr_ring *ring, u16 mark)
+{
+	if (ring->packed)
+		return kvr_packed_enable_notify_at(ring, mark);
+	return kvr_split_enable_notify_at(ring, mark);
+}
+EXPORT_SYMBOL_NS_GPL(kvr_enable_notify_at, KVH_NS);

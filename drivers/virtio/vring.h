@@ -172,5 +172,7 @@ int kvr_log_chain(struct kvr_ring *ring, const struct kvr_chain *chain,
 bool kvr_should_notify(struct kvr_ring *ring);
 int kvr_disable_notify(struct kvr_ring *ring);
 int kvr_enable_notify(struct kvr_ring *ring);
+u16 kvr_avail_mark(const struct kvr_ring *ring);
+int kvr_enable_notify_at(struct kvr_ring *ring, u16 mark);
 
 #endif /* KVHOST_VRING_H */

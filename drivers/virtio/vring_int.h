@@ -120,6 +120,7 @@ int kvr_split_push_used(struct kvr_ring *ring, const struct kvr_used *used,
 bool kvr_split_should_notify(struct kvr_ring *ring);
 int kvr_split_disable_notify(struct kvr_ring *ring);
 int kvr_split_enable_notify(struct kvr_ring *ring);
+int kvr_split_enable_notify_at(struct kvr_ring *ring, u16 mark);
 
 int kvr_packed_start(struct kvr_ring *ring);
 int kvr_packed_get_chain(struct kvr_ring *ring, struct kvr_chain *chain);
@@ -128,5 +129,6 @@ int kvr_packed_push_used(struct kvr_ring *ring, const struct kvr_used *used,
 bool kvr_packed_should_notify(struct kvr_ring *ring);
 int kvr_packed_disable_notify(struct kvr_ring *ring);
 int kvr_packed_enable_notify(struct kvr_ring *ring);
+int kvr_packed_enable_notify_at(struct kvr_ring *ring, u16 mark);
 
 #endif /* KVHOST_VRING_INT_H */

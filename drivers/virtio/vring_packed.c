@@ -324,25 +324,22 @@ int kvr_packed_disable_notify(struct kvr_ring *ring)
 	return kvr_packed_dev_flags(ring, KVR_EVENT_DISABLE);
 }
 
-/**
- * kvr_packed_enable_notify() - packed part of kvr_enable_notify()
- * @ring: the ring
+/*
+ * Ask for a kick once the driver makes the slot at position @pos (slot in
+ * bits 0-14, wrap counter in bit 15) available with EVENT_IDX, otherwise
+ * for every kick; then re-read that slot's flags.
  *
- * With EVENT_IDX, asks for a kick when the driver makes the next slot we
- * will fetch available; otherwise for every kick.
- *
- * Return: 1 (buffers available), 0 (empty) or -EIO.
+ * Return: 1 (available), 0 (not) or -EIO.
  */
-int kvr_packed_enable_notify(struct kvr_ring *ring)
+static int kvr_packed_rearm(struct kvr_ring *ring, u16 pos)
 {
+	unsigned int slot = pos & 0x7fff;
 	u16 flags;
 	int ret;
 
 	if (ring->event_idx) {
 		struct kvr_event ev = {
-			.off_wrap = cpu_to_le16(ring->last_avail_idx |
-						(ring->avail_wrap ?
-						 KVR_EVENT_WRAP : 0)),
+			.off_wrap = cpu_to_le16(pos),
 			.flags = cpu_to_le16(KVR_EVENT_DESC),
 		};
 
@@ -362,9 +359,37 @@ int kvr_packed_enable_notify(struct kvr_ring *ring)
 
 	/* The re-arm before the re-check: pairs with the driver's mb. */
 	kvr_mb();
-	if (unlikely(kvr_get16(&flags, kvr_pdesc(ring, ring->last_avail_idx) +
+	if (unlikely(kvr_get16(&flags, kvr_pdesc(ring, slot) +
 			       KVR_PDESC_FLAGS)))
-		return kvr_fail(ring, KVR_ERR_ACCESS,
-				kvr_pdesc(ring, ring->last_avail_idx));
-	return kvr_packed_avail(flags, ring->avail_wrap);
+		return kvr_fail(ring, KVR_ERR_ACCESS, kvr_pdesc(ring, slot));
+	return kvr_packed_avail(flags, pos & KVR_EVENT_WRAP);
+}
+
+/**
+ * kvr_packed_enable_notify() - packed part of kvr_enable_notify()
+ * @ring: the ring
+ *
+ * With EVENT_IDX, asks for a kick when the driver makes the next slot we
+ * will fetch available; otherwise for every kick.
+ *
+ * Return: 1 (buffers available), 0 (empty) or -EIO.
+ */
+int kvr_packed_enable_notify(struct kvr_ring *ring)
+{
+	return kvr_packed_rearm(ring, ring->last_avail_idx |
+				(ring->avail_wrap ? KVR_EVENT_WRAP : 0));
+}
+
+/**
+ * kvr_packed_enable_notify_at() - packed part of kvr_enable_notify_at()
+ * @ring: the ring
+ * @mark: the position (slot | driver wrap counter << 15) found empty
+ *
+ * Return: 1 (the slot at @mark is now available), 0 (not) or -EIO.
+ */
+int kvr_packed_enable_notify_at(struct kvr_ring *ring, u16 mark)
+{
+	if (unlikely((mark & 0x7fff) >= ring->num))
+		return -EINVAL;
+	return kvr_packed_rearm(ring, mark);
 }

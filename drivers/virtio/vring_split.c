@@ -291,13 +291,11 @@ int kvr_split_disable_notify(struct kvr_ring *ring)
 	return kvr_split_used_flags(ring, KVR_USED_F_NO_NOTIFY);
 }
 
-/**
- * kvr_split_enable_notify() - split part of kvr_enable_notify()
- * @ring: the ring
- *
- * Return: 1 (buffers available), 0 (empty) or -EIO.
+/*
+ * Ask for a kick once the guest publishes avail entry @event (EVENT_IDX),
+ * or for every kick, then re-read the avail index into ring->avail_idx.
  */
-int kvr_split_enable_notify(struct kvr_ring *ring)
+static int kvr_split_rearm(struct kvr_ring *ring, u16 event)
 {
 	u64 off = kvr_avail_event_off(ring);
 	u16 idx;
@@ -308,7 +306,7 @@ int kvr_split_enable_notify(struct kvr_ring *ring)
 		if (ret)
 			return ret;
 	} else {
-		if (unlikely(kvr_put16(ring->used + off, ring->avail_idx)))
+		if (unlikely(kvr_put16(ring->used + off, event)))
 			return kvr_fail(ring, KVR_ERR_ACCESS, ring->used + off);
 		if (unlikely(ring->log_used)) {
 			kvr_wmb();
@@ -328,5 +326,32 @@ int kvr_split_enable_notify(struct kvr_ring *ring)
 	ring->avail_idx = idx;
 	/* The index before the entries kvr_get_chain() will read. */
 	kvr_rmb();
-	return idx != ring->last_avail_idx;
+	return 0;
+}
+
+/**
+ * kvr_split_enable_notify() - split part of kvr_enable_notify()
+ * @ring: the ring
+ *
+ * Return: 1 (buffers available), 0 (empty) or -EIO.
+ */
+int kvr_split_enable_notify(struct kvr_ring *ring)
+{
+	int ret = kvr_split_rearm(ring, ring->avail_idx);
+
+	return ret ? ret : ring->avail_idx != ring->last_avail_idx;
+}
+
+/**
+ * kvr_split_enable_notify_at() - split part of kvr_enable_notify_at()
+ * @ring: the ring
+ * @mark: the avail index where the ring ran out
+ *
+ * Return: 1 (entries at or past @mark), 0 (none) or -EIO.
+ */
+int kvr_split_enable_notify_at(struct kvr_ring *ring, u16 mark)
+{
+	int ret = kvr_split_rearm(ring, mark);
+
+	return ret ? ret : ring->avail_idx != mark;
 }

@@ -8,7 +8,9 @@
  * regions, EOPNOTSUPP for unknown flags and features, EPERM for non-owners,
  * EBADF/EINVAL for file descriptors that are not eventfds. Also: the worker
  * thread an admin looks for exists exactly while the device has an owner,
- * and runs in the owner's cgroups.
+ * and runs in the owner's cgroups. With VIRTIO_F_RING_PACKED negotiated:
+ * ring sizes need not be powers of two, and GET/SET_VRING_BASE carry both
+ * positions with their wrap counters (vhost-net must offer packed rings).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <linux/vhost.h>
+#include <linux/virtio_config.h>
 
 #include "ktap.h"
 #include "nodes.h"
@@ -181,6 +184,129 @@ static enum ktap_result vring_base_roundtrip_one(const struct vhost_node *n)
 }
 
 NODE_CASE(vring_base_roundtrip)
+
+/*
+ * Negotiate VERSION_1 | RING_PACKED on @fd: 1 done, 0 the node does not
+ * offer packed rings (and refuses them: checked), -1 failure (diagnosed).
+ */
+static int set_packed(const struct vhost_node *n, int fd)
+{
+	__u64 f, want = 1ULL << VIRTIO_F_VERSION_1 |
+			1ULL << VIRTIO_F_RING_PACKED;
+
+	if (ioctl(fd, VHOST_GET_FEATURES, &f)) {
+		ktap_diag("%s: GET_FEATURES: %s", n->path, strerror(errno));
+		return -1;
+	}
+	if (!strcmp(n->path, "/dev/vhost-net") &&
+	    !(f & 1ULL << VIRTIO_F_RING_PACKED)) {
+		ktap_diag("vhost-net offers no RING_PACKED (0x%llx)",
+			  (unsigned long long)f);
+		return -1;
+	}
+	if (!(f & 1ULL << VIRTIO_F_RING_PACKED)) {
+		errno = 0;
+		if (ioctl(fd, VHOST_SET_FEATURES, &want) != -1 ||
+		    errno != EOPNOTSUPP) {
+			ktap_diag("%s: packed rings taken though not offered",
+				  n->path);
+			return -1;
+		}
+		ktap_diag("%s: no packed rings offered, and refused", n->path);
+		return 0;
+	}
+	want &= f;
+	if (ioctl(fd, VHOST_SET_FEATURES, &want)) {
+		ktap_diag("%s: SET_FEATURES: %s", n->path, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/* Packed: any size up to 32768, powers of two or not. */
+static enum ktap_result ring_size_packed_one(const struct vhost_node *n)
+{
+	static const unsigned int bad[] = { 0, 32769, 65536, ~0u };
+	static const unsigned int good[] = { 1, 3, 100, 255, 257, 1000, 32768 };
+	struct vhost_vring_state s = { .index = 0 };
+	int fd = open_owned(n), r;
+	size_t i;
+
+	KTAP_CHECK(fd >= 0, "%s", n->path);
+	r = set_packed(n, fd);
+	KTAP_CHECK(r >= 0, "%s", n->path);
+	for (i = 0; r && i < KTAP_ARRAY_SIZE(bad); i++) {
+		s.num = bad[i];
+		errno = 0;
+		KTAP_CHECK(ioctl(fd, VHOST_SET_VRING_NUM, &s) == -1 &&
+			   errno == EINVAL, "num %u: %s", bad[i], strerror(errno));
+	}
+	for (i = 0; r && i < KTAP_ARRAY_SIZE(good); i++) {
+		s.num = good[i];
+		KTAP_CHECK(ioctl(fd, VHOST_SET_VRING_NUM, &s) == 0,
+			   "num %u: %s", good[i], strerror(errno));
+	}
+	close(fd);
+	return KTAP_PASS;
+}
+
+NODE_CASE(ring_size_packed)
+
+/*
+ * Packed GET/SET_VRING_BASE: bits 0-14 the next avail slot, bit 15 the
+ * driver's wrap counter, bits 16-30 the next used slot, bit 31 the
+ * device's wrap counter, each slot below the ring size. Every combination
+ * of wrap counters survives the round trip, on every queue.
+ */
+static enum ktap_result vring_base_packed_one(const struct vhost_node *n)
+{
+	static const unsigned int vals[] = {
+		0x80008000u,	/* a fresh ring: slot 0, both counters 1 */
+		0x00000000u,	/* slot 0 of the second lap, both */
+		0x000503e7u,	/* avail at 999 wrap 0, used at 5 wrap 0 */
+		0x83e78005u,	/* avail at 5 wrap 1, used at 999 wrap 1 */
+		0x800003e7u,	/* avail at 999 wrap 0, used at 0 wrap 1 */
+		0x00018001u,	/* avail at 1 wrap 1, used at 1 wrap 0 */
+	};
+	static const unsigned int bad[] = {
+		0x000003e8u,	/* avail slot 1000 of 1000 */
+		0x03e80000u,	/* used slot 1000 */
+		0x00007fffu,	/* avail slot 32767 */
+		0x7fff8000u,	/* used slot 32767 */
+	};
+	struct vhost_vring_state s;
+	unsigned int q;
+	int fd = open_owned(n), r;
+	size_t i;
+
+	KTAP_CHECK(fd >= 0, "%s", n->path);
+	r = set_packed(n, fd);
+	KTAP_CHECK(r >= 0, "%s", n->path);
+	for (q = 0; r && q < n->nvqs; q++) {
+		s = (struct vhost_vring_state){ .index = q, .num = 1000 };
+		KTAP_OK(ioctl(fd, VHOST_SET_VRING_NUM, &s));
+		for (i = 0; i < KTAP_ARRAY_SIZE(vals); i++) {
+			s.num = vals[i];
+			KTAP_OK(ioctl(fd, VHOST_SET_VRING_BASE, &s));
+			s.num = 0x12345678;
+			KTAP_OK(ioctl(fd, VHOST_GET_VRING_BASE, &s));
+			KTAP_CHECK(s.num == vals[i] && s.index == q,
+				   "%s vq %u: base 0x%x back as 0x%x", n->path,
+				   q, vals[i], s.num);
+		}
+		for (i = 0; i < KTAP_ARRAY_SIZE(bad); i++) {
+			s.num = bad[i];
+			KTAP_ERRNO(ioctl(fd, VHOST_SET_VRING_BASE, &s), EINVAL);
+		}
+		/* A refused base leaves the last good one. */
+		KTAP_OK(ioctl(fd, VHOST_GET_VRING_BASE, &s));
+		KTAP_EXPECT_EQ(s.num, vals[KTAP_ARRAY_SIZE(vals) - 1]);
+	}
+	close(fd);
+	return KTAP_PASS;
+}
+
+NODE_CASE(vring_base_packed)
 
 static enum ktap_result eventfds_checked_one(const struct vhost_node *n)
 {
@@ -598,6 +724,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(ring_size),
 	KTAP_CASE(ring_addr_alignment),
 	KTAP_CASE(vring_base_roundtrip),
+	KTAP_CASE(ring_size_packed),
+	KTAP_CASE(vring_base_packed),
 	KTAP_CASE(eventfds_checked),
 	KTAP_CASE(busyloop_roundtrip),
 	KTAP_CASE(mem_table_checked),

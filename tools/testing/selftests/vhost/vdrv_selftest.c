@@ -2,14 +2,16 @@
 /*
  * vdrv_selftest: tests of the vdrv library.
  *
- * No kernel device runs rings yet, so most cases serve the library's rings
- * with a fake device written here: a small split-ring consumer that gets
- * exactly what the kernel gets (the SET_VRING_ADDR/NUM/BASE values and the
- * memory table), walks descriptors by translating GPAs through the guest
- * memory, and decides kicks and interrupts with vhost's rules. The VMM side
- * is checked by recording the ioctls the library issues on a stand-in fd,
- * and three cases talk to /dev/vhost-net when that node exists, the last
- * one checking the library against the kernel's own ring consumer.
+ * Most cases serve the library's rings with fake devices written here, so
+ * that they run anywhere and can misbehave on purpose: a small split-ring
+ * consumer and a packed-ring one, each getting exactly what the kernel gets
+ * (the SET_VRING_ADDR/NUM/BASE values and the memory table), walking
+ * descriptors by translating GPAs through the guest memory, and deciding
+ * kicks and interrupts with vhost's rules. The VMM side is checked by
+ * recording the ioctls the library issues on a stand-in fd, and four cases
+ * talk to /dev/vhost-net when that node exists, the last two checking the
+ * library against the kernel's own ring consumer, on a split and on a
+ * packed ring.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,7 +83,8 @@ struct fake_seg {
 };
 
 struct fake_req {
-	uint16_t head;
+	uint16_t head;		/* packed: the buffer id */
+	uint16_t ndesc;		/* packed: ring slots the chain took */
 	unsigned int nseg;
 	struct fake_seg seg[FAKE_MAX_SEGS];
 	uint8_t out[FAKE_MAX_DATA];
@@ -243,8 +246,9 @@ static uint8_t reply_byte(const uint8_t *out, size_t out_len, size_t j)
 	return j < out_len ? out[j] ^ 0x5a : 0xee;
 }
 
-/* Write the reply into the chain's writable buffers and complete it. */
-static int fake_complete(struct fake *f, const struct fake_req *req)
+/* Write the reply into the chain's writable buffers; its length or -1. */
+static long fake_write_reply(const struct vdrv_mem *mem,
+			     const struct fake_req *req)
 {
 	size_t total = reply_len(req->out_len, req->in_cap), done = 0, j;
 	uint8_t buf[FAKE_MAX_DATA + REPLY_TRAILER];
@@ -260,10 +264,20 @@ static int fake_complete(struct fake *f, const struct fake_req *req)
 
 		if (!s->write)
 			continue;
-		if (vdrv_mem_write(f->mem, s->gpa, buf + done, n))
+		if (vdrv_mem_write(mem, s->gpa, buf + done, n))
 			return fake_bad("in buffer not mapped", k);
 		done += n;
 	}
+	return total;
+}
+
+/* Write the reply into the chain's writable buffers and complete it. */
+static int fake_complete(struct fake *f, const struct fake_req *req)
+{
+	long total = fake_write_reply(f->mem, req);
+
+	if (total < 0)
+		return -1;
 	fake_push_used(f, req->head, total);
 	return 0;
 }
@@ -343,6 +357,254 @@ static uint64_t kicks(int fd)
 	uint64_t v;
 
 	return read(fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The fake packed-ring device: the same service over a packed ring, with
+ * positions kept as (slot, wrap counter) pairs of its own.
+ */
+
+struct pfake {
+	const struct vdrv_mem *mem;
+	struct vring_packed_desc *desc;
+	struct vring_packed_desc_event *driver;	/* the driver writes */
+	struct vring_packed_desc_event *device;	/* we write */
+	unsigned int num;
+	bool event_idx;
+	unsigned int avail_slot, used_slot;
+	bool avail_wrap, used_wrap;
+	unsigned int sig_slot;		/* used position at the last signal */
+	bool sig_wrap, sig_valid;
+	int kick_fd, call_fd;
+	unsigned int signals;
+};
+
+#define PF_AVAIL	BIT(VRING_PACKED_DESC_F_AVAIL)
+#define PF_USED		BIT(VRING_PACKED_DESC_F_USED)
+
+/* Attach from what the kernel would get: addresses, NUM and the base. */
+static void pfake_attach(struct pfake *f, const struct vdrv_vq *vq)
+{
+	struct vhost_vring_addr a;
+
+	vdrv_vq_addr(vq, &a);
+	memset(f, 0, sizeof(*f));
+	f->mem = vq->mem;
+	f->desc = (void *)(uintptr_t)a.desc_user_addr;
+	f->driver = (void *)(uintptr_t)a.avail_user_addr;
+	f->device = (void *)(uintptr_t)a.used_user_addr;
+	f->num = vq->num;
+	f->event_idx = vq->features & BIT(VIRTIO_RING_F_EVENT_IDX);
+	f->avail_slot = vq->base & 0x7fff;
+	f->avail_wrap = vq->base & 0x8000;
+	f->used_slot = (vq->base >> 16) & 0x7fff;
+	f->used_wrap = vq->base & 0x80000000u;
+	f->kick_fd = vq->kick_fd;
+	f->call_fd = vq->call_fd;
+}
+
+static bool pfake_is_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & PF_AVAIL) == wrap && !!(flags & PF_USED) != wrap;
+}
+
+static int pfake_seg(const struct vdrv_mem *mem, struct fake_req *req,
+		     uint64_t addr, uint32_t len, bool write)
+{
+	struct fake_seg *s;
+
+	if (req->nseg == FAKE_MAX_SEGS)
+		return fake_bad("chain too long", req->nseg);
+	if (!write && req->in_cap)
+		return fake_bad("readable after writable", req->nseg);
+	s = &req->seg[req->nseg++];
+	s->gpa = addr;
+	s->len = len;
+	s->write = write;
+	if (write) {
+		req->in_cap += len;
+		return 0;
+	}
+	if (req->out_len + len > FAKE_MAX_DATA)
+		return fake_bad("request too big", len);
+	if (vdrv_mem_read(mem, req->out + req->out_len, addr, len))
+		return fake_bad("out buffer not mapped", req->nseg);
+	req->out_len += len;
+	return 0;
+}
+
+/* Take the next available chain: 1 got one, 0 none, -1 broken. */
+static int pfake_pop(struct pfake *f, struct fake_req *req)
+{
+	unsigned int slot = f->avail_slot, n = 0;
+	bool wrap = f->avail_wrap;
+	uint16_t fl = ld16(&f->desc[slot].flags);	/* pairs with (A) */
+	struct vring_packed_desc d;
+
+	if (!pfake_is_avail(fl, wrap))
+		return 0;
+	req->nseg = 0;
+	req->out_len = 0;
+	req->in_cap = 0;
+	for (;;) {
+		if (n == f->num)
+			return fake_bad("chain longer than the ring", n);
+		d = f->desc[slot];
+		if (n)
+			fl = le16toh(d.flags);
+		n++;
+		if (fl & VRING_DESC_F_INDIRECT) {
+			const struct vring_packed_desc *t;
+			uint32_t len = le32toh(d.len), k;
+
+			if (n > 1 || fl & VRING_DESC_F_NEXT)
+				return fake_bad("misplaced indirect", slot);
+			if (!len || len % sizeof(d))
+				return fake_bad("indirect len", len);
+			t = vdrv_hva_range(f->mem, le64toh(d.addr), len);
+			if (!t)
+				return fake_bad("indirect table not mapped",
+						slot);
+			for (k = 0; k < len / sizeof(d); k++) {
+				uint16_t tf = le16toh(t[k].flags);
+
+				if (tf & (VRING_DESC_F_INDIRECT |
+					  VRING_DESC_F_NEXT))
+					return fake_bad("table entry flags", tf);
+				if (pfake_seg(f->mem, req, le64toh(t[k].addr),
+					      le32toh(t[k].len),
+					      tf & VRING_DESC_F_WRITE))
+					return -1;
+			}
+		} else if (pfake_seg(f->mem, req, le64toh(d.addr),
+				     le32toh(d.len), fl & VRING_DESC_F_WRITE)) {
+			return -1;
+		}
+		if (++slot == f->num) {
+			slot = 0;
+			wrap = !wrap;
+		}
+		if (!(fl & VRING_DESC_F_NEXT))
+			break;
+	}
+	req->head = le16toh(d.id);	/* the last descriptor's id */
+	req->ndesc = n;
+	if (req->head >= f->num)
+		return fake_bad("buffer id out of range", req->head);
+	f->avail_slot = slot;
+	f->avail_wrap = wrap;
+	return 1;
+}
+
+/* Write the used descriptor for chain @id, which took @ndesc slots. */
+static void pfake_push_used(struct pfake *f, uint16_t id, uint32_t len,
+			    unsigned int ndesc)
+{
+	struct vring_packed_desc *d = &f->desc[f->used_slot];
+	uint16_t fl = (f->used_wrap ? PF_AVAIL | PF_USED : 0) |
+		      (len ? VRING_DESC_F_WRITE : 0);
+
+	d->id = htole16(id);
+	d->len = htole32(len);
+	st16(&d->flags, fl);			/* pairs with (B) */
+	f->used_slot += ndesc;
+	if (f->used_slot >= f->num) {
+		f->used_slot -= f->num;
+		f->used_wrap = !f->used_wrap;
+	}
+}
+
+static int pfake_complete(struct pfake *f, const struct fake_req *req)
+{
+	long total = fake_write_reply(f->mem, req);
+
+	if (total < 0)
+		return -1;
+	pfake_push_used(f, req->head, total, req->ndesc);
+	return 0;
+}
+
+/* A position as a number that grows along the ring, modulo 2 * num. */
+static unsigned int pfake_lin(const struct pfake *f, unsigned int slot,
+			      bool wrap)
+{
+	return slot + (wrap ? f->num : 0);
+}
+
+/* The driver's wish, read from the driver area, as a device must. */
+static bool pfake_should_signal(struct pfake *f)
+{
+	unsigned int old, new_pos, ev, m = 2 * f->num;
+	uint16_t flags, off_wrap;
+	bool valid = f->sig_valid;
+
+	atomic_thread_fence(memory_order_seq_cst);	/* pairs with (D) */
+	old = pfake_lin(f, f->sig_slot, f->sig_wrap);
+	new_pos = pfake_lin(f, f->used_slot, f->used_wrap);
+	f->sig_slot = f->used_slot;
+	f->sig_wrap = f->used_wrap;
+	f->sig_valid = true;
+	flags = ld16(&f->driver->flags) & 3;
+	if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+		return false;
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !f->event_idx || !valid)
+		return true;
+	off_wrap = ld16(&f->driver->off_wrap);
+	ev = pfake_lin(f, off_wrap & 0x7fff, off_wrap & 0x8000);
+	/* Signal if the event slot was written in [old, new). */
+	return (ev + m - old) % m < (new_pos + m - old) % m;
+}
+
+static void pfake_signal(struct pfake *f)
+{
+	uint64_t one = 1;
+
+	if (pfake_should_signal(f) &&
+	    write(f->call_fd, &one, sizeof(one)) == sizeof(one))
+		f->signals++;
+}
+
+/* Serve every available chain in order, then maybe signal: count or -1. */
+static int pfake_serve(struct pfake *f)
+{
+	struct fake_req *req = malloc(sizeof(*req));
+	int n = 0, r;
+
+	if (!req)
+		return -1;
+	while ((r = pfake_pop(f, req)) > 0) {
+		if (pfake_complete(f, req)) {
+			r = -1;
+			break;
+		}
+		n++;
+	}
+	free(req);
+	if (r < 0)
+		return -1;
+	if (n)
+		pfake_signal(f);
+	return n;
+}
+
+static void pfake_disable_notify(struct pfake *f)
+{
+	st16(&f->device->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+}
+
+/* Returns true if nothing is available once kicks are wanted again. */
+static bool pfake_enable_notify(struct pfake *f)
+{
+	if (f->event_idx) {
+		st16(&f->device->off_wrap,
+		     f->avail_slot | (f->avail_wrap ? 0x8000 : 0));
+		st16(&f->device->flags, VRING_PACKED_EVENT_FLAG_DESC);
+	} else {
+		st16(&f->device->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+	}
+	atomic_thread_fence(memory_order_seq_cst);	/* pairs with (C) */
+	return !pfake_is_avail(ld16(&f->desc[f->avail_slot].flags),
+			       f->avail_wrap);
 }
 
 /* ------------------------------------------------------------------------
@@ -785,8 +1047,6 @@ static enum ktap_result ring_layout(void)
 		   "num 3");
 	KTAP_CHECK(!vdrv_vq_create(NULL, mem, 0, 65536, 0) && errno == EINVAL,
 		   "num 65536");
-	KTAP_CHECK(!vdrv_vq_create(NULL, mem, 0, 8, VDRV_VQ_PACKED) &&
-		   errno == EOPNOTSUPP, "packed");
 	KTAP_CHECK(!vdrv_vq_create(NULL, mem, 0, 8, 1u << 7) &&
 		   errno == EINVAL, "unknown flag");
 	{
@@ -1704,6 +1964,781 @@ static enum ktap_result threaded_flags(void)
 	return threaded(0);
 }
 
+/* ------------------------------------------------------------------------
+ * Packed rings, against the fake packed device
+ */
+
+struct penv {
+	struct vdrv_mem *mem;
+	struct vdrv_vq *vq;
+	struct pfake f;
+};
+
+/* Like env_init(); @start < 0 keeps the fresh ring's positions. */
+static int penv_init(struct penv *e, size_t size, unsigned int num,
+		     uint64_t features, int start)
+{
+	e->mem = vdrv_mem_create(size);
+	e->vq = e->mem ? vdrv_vq_create(NULL, e->mem, 0, num, VDRV_VQ_PACKED) :
+			 NULL;
+	if (!e->vq) {
+		ktap_diag("%s: %s", __func__, vdrv_last_error());
+		return -1;
+	}
+	vdrv_vq_set_features(e->vq, features);
+	if (start >= 0 && vdrv_vq_set_start_idx(e->vq, start)) {
+		ktap_diag("%s: %s", __func__, vdrv_last_error());
+		return -1;
+	}
+	pfake_attach(&e->f, e->vq);
+	return 0;
+}
+
+static void penv_fini(struct penv *e)
+{
+	vdrv_vq_destroy(e->vq);
+	vdrv_mem_destroy(e->mem);
+}
+
+/* The flags a slot has when the driver made it available in lap @wrap. */
+static uint16_t avail_bits(bool wrap)
+{
+	return wrap ? PF_AVAIL : PF_USED;
+}
+
+/* Packed layout, positions, SET_VRING_ADDR values and bad arguments. */
+static enum ktap_result packed_layout(void)
+{
+	static const unsigned int nums[] = { 1, 3, 256, 1000, 32768 };
+	struct vdrv_mem *mem = vdrv_mem_create(4 * MIB);
+	struct vdrv_vq *vq, *split;
+	struct vhost_vring_addr a;
+	unsigned int k, i;
+
+	KTAP_CHECK(mem, "%s", vdrv_last_error());
+	KTAP_CHECK(vdrv_mem_alloc(mem, 3, 1), "%s", vdrv_last_error());
+	for (k = 0; k < KTAP_ARRAY_SIZE(nums); k++) {
+		unsigned int num = nums[k];
+		struct vdrv_packed *p;
+		uintptr_t desc, drv, dev;
+
+		vq = vdrv_vq_create(NULL, mem, k, num, VDRV_VQ_PACKED);
+		KTAP_CHECK(vq, "num %u: %s", num, vdrv_last_error());
+		KTAP_EXPECT_EQ(vq->format, VDRV_RING_PACKED);
+		p = &vq->packed;
+		desc = (uintptr_t)p->desc;
+		drv = (uintptr_t)p->driver;
+		dev = (uintptr_t)p->device;
+		KTAP_EXPECT_EQ(desc % 16, 0);
+		KTAP_EXPECT_EQ(drv, desc + 16 * num);	/* tight */
+		KTAP_EXPECT_EQ(dev, drv + 4);
+		KTAP_CHECK(vdrv_hva_range(mem, vdrv_gpa(mem, p->desc),
+					  16 * num + 8),
+			   "rings must lie in guest memory");
+		vdrv_vq_addr(vq, &a);
+		KTAP_EXPECT_EQ(a.index, k);
+		KTAP_EXPECT_EQ(a.flags, 0);
+		KTAP_EXPECT_EQ(a.desc_user_addr, desc);
+		KTAP_EXPECT_EQ(a.avail_user_addr, drv);
+		KTAP_EXPECT_EQ(a.used_user_addr, dev);
+		KTAP_EXPECT_EQ(a.log_guest_addr, vdrv_gpa(mem, p->device));
+		/* Both wrap counters start at 1; the base says so. */
+		KTAP_EXPECT_EQ(vq->base, 0x80008000u);
+		KTAP_EXPECT_EQ(vq->avail_idx, 0x8000);
+		KTAP_EXPECT_EQ(vq->last_used_idx, 0x8000);
+		KTAP_EXPECT_EQ(vq->num_free, num);
+		for (i = 0; i < num; i++)
+			KTAP_EXPECT_EQ(p->desc[i].flags, 0);
+		KTAP_EXPECT_EQ(p->driver->flags,
+			       VRING_PACKED_EVENT_FLAG_ENABLE);
+		KTAP_EXPECT_EQ(p->device->flags,
+			       VRING_PACKED_EVENT_FLAG_ENABLE);
+		vdrv_vq_destroy(vq);
+	}
+
+	errno = 0;
+	KTAP_CHECK(!vdrv_vq_create(NULL, mem, 0, 0, VDRV_VQ_PACKED) &&
+		   errno == EINVAL, "num 0");
+	KTAP_CHECK(!vdrv_vq_create(NULL, mem, 0, 32769, VDRV_VQ_PACKED) &&
+		   errno == EINVAL, "num 32769");
+	KTAP_CHECK(!vdrv_vq_create(NULL, mem, 0, 3, 0) && errno == EINVAL,
+		   "split num 3");
+
+	/* A start position: this lap's bits before it, the last lap's after. */
+	vq = vdrv_vq_create(NULL, mem, 0, 5, VDRV_VQ_PACKED);
+	KTAP_CHECK(vq, "%s", vdrv_last_error());
+	VERR(vdrv_vq_set_start_idx(vq, 5), EINVAL);
+	VERR(vdrv_vq_set_start_idx(vq, 0x8005), EINVAL);
+	VOK(vdrv_vq_set_start_idx(vq, 2));		/* slot 2, wrap 0 */
+	KTAP_EXPECT_EQ(vq->base, 0x00020002u);
+	for (i = 0; i < 5; i++)
+		KTAP_EXPECT_EQ(vq->packed.desc[i].flags,
+			       i < 2 ? 0 : PF_AVAIL | PF_USED);
+	VOK(vdrv_vq_set_start_idx(vq, 0x8003));	/* slot 3, wrap 1 */
+	KTAP_EXPECT_EQ(vq->base, 0x80038003u);
+	for (i = 0; i < 5; i++)
+		KTAP_EXPECT_EQ(vq->packed.desc[i].flags,
+			       i < 3 ? PF_AVAIL | PF_USED : 0);
+
+	/* Raw accessors of the other format refuse. */
+	split = vdrv_vq_create(NULL, mem, 1, 8, 0);
+	KTAP_CHECK(split, "%s", vdrv_last_error());
+	VERR(vdrv_packed_set_desc(split, 0, 0, 0, 0, 0), EINVAL);
+	VERR(vdrv_split_set_desc(vq, 0, 0, 0, 0, 0), EINVAL);
+	VERR(vdrv_split_push_avail(vq, 0), EINVAL);
+	VERR(vdrv_packed_set_desc(vq, 5, 0, 0, 0, 0), EINVAL);
+	vdrv_vq_destroy(split);
+	vdrv_vq_destroy(vq);
+	vdrv_mem_destroy(mem);
+	return KTAP_PASS;
+}
+
+/*
+ * Chains of every shape, direct and indirect, many times round a 5-slot
+ * ring (not a power of two) so that both wrap counters flip often; the
+ * descriptors carry the chain's id and the lap's AVAIL/USED bits.
+ */
+static enum ktap_result packed_roundtrip(void)
+{
+	static const int shapes[][2] = {
+		{ 1, 1 }, { 3, 2 }, { 1, 0 }, { 0, 2 }, { 2, 3 }, { 1, 4 },
+	};
+	enum { NUM = 5 };
+	struct vdrv_buf out[8], in[8];
+	unsigned int round, slots = 0, k;
+	int cookie, id;
+	struct penv e;
+	uint32_t len;
+
+	KTAP_CHECK(!penv_init(&e, 256 * 1024,  NUM,
+			      BIT(VIRTIO_RING_F_INDIRECT_DESC), -1), "setup");
+	KTAP_CHECK(!alloc_bufs(e.mem, out, 8, 24) &&
+		   !alloc_bufs(e.mem, in, 8, 16), "buffers");
+	for (round = 0; round < 60; round++) {
+		const int *sh = shapes[round % KTAP_ARRAY_SIZE(shapes)];
+		bool ind = round % 3 == 2;
+		unsigned int n = sh[0] + sh[1], ndesc = ind ? 1 : n;
+		uint16_t pos = e.vq->avail_idx;
+		unsigned int slot = pos & 0x7fff;
+		bool wrap = pos & 0x8000;
+
+		randomize_bufs(e.mem, out, sh[0]);
+		randomize_bufs(e.mem, in, sh[1]);
+		id = vdrv_vq_add_flags(e.vq, out, sh[0], in, sh[1], &cookie,
+				       ind ? VDRV_ADD_INDIRECT : 0);
+		VOK(id);
+		KTAP_CHECK(id < NUM, "id %d", id);
+		KTAP_EXPECT_EQ(e.vq->num_free, NUM - ndesc);
+		for (k = 0; k < ndesc; k++) {
+			const struct vring_packed_desc *d =
+				&e.vq->packed.desc[slot];
+			uint16_t want = avail_bits(wrap);
+
+			if (ind)
+				want |= VRING_DESC_F_INDIRECT;
+			else if ((int)k >= sh[0])
+				want |= VRING_DESC_F_WRITE;
+			if (k + 1 < ndesc)
+				want |= VRING_DESC_F_NEXT;
+			KTAP_EXPECT_EQ(d->flags, want);
+			KTAP_EXPECT_EQ(d->id, id);
+			if (ind)
+				KTAP_EXPECT_EQ(d->len, n * 16);
+			if (++slot == NUM) {
+				slot = 0;
+				wrap = !wrap;
+			}
+		}
+		KTAP_EXPECT_EQ(e.vq->avail_idx, slot | (wrap ? 0x8000 : 0));
+		KTAP_EXPECT_EQ(vdrv_vq_used_pending(e.vq), 0);
+		KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+		KTAP_EXPECT_EQ(kicks(e.f.kick_fd), 1);
+		KTAP_EXPECT_EQ(pfake_serve(&e.f), 1);
+		KTAP_EXPECT_EQ(vdrv_vq_used_pending(e.vq), 1);
+		KTAP_CHECK(vdrv_vq_get_used(e.vq, &len) == &cookie, "cookie");
+		KTAP_CHECK(!check_reply(e.mem, out, sh[0], in, sh[1], len),
+			   "round %u", round);
+		KTAP_EXPECT_EQ(e.vq->num_free, NUM);
+		KTAP_EXPECT_EQ(e.vq->last_used_idx, e.vq->avail_idx);
+		slots += ndesc;
+	}
+	KTAP_CHECK(slots > 10 * NUM, "only %u slots", slots);
+	KTAP_EXPECT_EQ(e.f.signals, 60);
+	penv_fini(&e);
+	return KTAP_PASS;
+}
+
+/*
+ * Out-of-order completion with chains of different lengths: the device
+ * writes one used descriptor per chain, the next one as many slots on as
+ * the chain took, whatever its id. And NO_PUBLISH batches: nothing is
+ * visible until vdrv_vq_publish(), which exposes them all at once.
+ */
+static enum ktap_result packed_out_of_order(void)
+{
+	static struct fake_req reqs[3];
+	struct vdrv_buf out[3], in[3];
+	int cookie[3], ids[3], k;
+	uint16_t head_slot;
+	struct penv e;
+	uint32_t len;
+
+	KTAP_CHECK(!penv_init(&e, 256 * 1024, 7, 0, -1), "setup");
+	KTAP_CHECK(!alloc_bufs(e.mem, out, 3, 8) &&
+		   !alloc_bufs(e.mem, in, 3, 32), "buffers");
+	/* A: 3 slots, B: 1, C: 2; the ring is 7, so the third round wraps. */
+	for (int round = 0; round < 4; round++) {
+		randomize_bufs(e.mem, out, 3);
+		ids[0] = vdrv_vq_add(e.vq, out, 2, in, 1, &cookie[0]);
+		ids[1] = vdrv_vq_add(e.vq, NULL, 0, in + 1, 1, &cookie[1]);
+		ids[2] = vdrv_vq_add(e.vq, out + 2, 1, in + 2, 1, &cookie[2]);
+		VOK(ids[0]);
+		VOK(ids[1]);
+		VOK(ids[2]);
+		KTAP_CHECK(ids[0] != ids[1] && ids[1] != ids[2] &&
+			   ids[0] != ids[2], "ids must differ");
+		KTAP_EXPECT_EQ(e.vq->num_free, 1);
+		VERR(vdrv_vq_add(e.vq, out, 1, in, 1, &cookie[0]), ENOSPC);
+		for (k = 0; k < 3; k++)
+			KTAP_EXPECT_EQ(pfake_pop(&e.f, &reqs[k]), 1);
+		KTAP_EXPECT_EQ(reqs[0].ndesc, 3);
+		KTAP_EXPECT_EQ(reqs[2].head, ids[2]);
+		/* Completed B, C, A. */
+		KTAP_CHECK(!pfake_complete(&e.f, &reqs[1]), "B");
+		KTAP_CHECK(!pfake_complete(&e.f, &reqs[2]), "C");
+		KTAP_EXPECT_EQ(vdrv_vq_used_pending(e.vq), 2);
+		KTAP_CHECK(vdrv_vq_get_used(e.vq, &len) == &cookie[1], "B");
+		KTAP_CHECK(!check_reply(e.mem, NULL, 0, in + 1, 1, len), "B");
+		KTAP_EXPECT_EQ(e.vq->num_free, 2);
+		KTAP_CHECK(!pfake_complete(&e.f, &reqs[0]), "A");
+		KTAP_CHECK(vdrv_vq_get_used(e.vq, &len) == &cookie[2], "C");
+		KTAP_CHECK(!check_reply(e.mem, out + 2, 1, in + 2, 1, len),
+			   "C");
+		KTAP_CHECK(vdrv_vq_get_used(e.vq, &len) == &cookie[0], "A");
+		KTAP_CHECK(!check_reply(e.mem, out, 2, in, 1, len), "A");
+		KTAP_CHECK(!vdrv_vq_get_used(e.vq, &len) && errno == EAGAIN,
+			   "nothing more");
+		KTAP_EXPECT_EQ(e.vq->num_free, 7);
+		KTAP_EXPECT_EQ(e.vq->last_used_idx, e.vq->avail_idx);
+	}
+
+	/* NO_PUBLISH: three chains, invisible, then all at once. */
+	head_slot = e.vq->avail_idx & 0x7fff;
+	for (k = 0; k < 3; k++)
+		VOK(vdrv_vq_add_flags(e.vq, out + k, 1, in + k, 1, &cookie[k],
+				      VDRV_ADD_NO_PUBLISH));
+	KTAP_EXPECT_EQ(e.vq->avail_pub, e.f.avail_slot |
+		       (e.f.avail_wrap ? 0x8000 : 0));
+	KTAP_EXPECT_EQ(pfake_pop(&e.f, &reqs[0]), 0);
+	KTAP_CHECK(!pfake_is_avail(e.vq->packed.desc[head_slot].flags,
+				   e.f.avail_wrap), "first head exposed");
+	vdrv_vq_publish(e.vq);
+	KTAP_EXPECT_EQ(e.vq->avail_pub, e.vq->avail_idx);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+	KTAP_EXPECT_EQ(pfake_serve(&e.f), 3);
+	for (k = 0; k < 3; k++) {
+		KTAP_CHECK(vdrv_vq_get_used(e.vq, &len) == &cookie[k], "%d", k);
+		KTAP_CHECK(!check_reply(e.mem, out + k, 1, in + k, 1, len),
+			   "batch %d", k);
+	}
+	penv_fini(&e);
+	return KTAP_PASS;
+}
+
+/*
+ * Many rounds of random chains, direct and indirect, held by the device
+ * for a while and completed out of order: every cookie comes back once
+ * with its data, no slot or id leaks, the free id list stays sound.
+ */
+static enum ktap_result packed_random(void)
+{
+	enum { NUM = 13, ROUNDS = 20000 };
+	unsigned int issued = 0, completed = 0, in_use = 0, round, k;
+	static struct fake_req pool[NUM];
+	struct fake_req *spare[NUM], *pend[NUM];
+	unsigned int nspare = NUM, npend = 0;
+	struct rq rq[NUM];
+	struct penv e;
+
+	KTAP_CHECK(!penv_init(&e, 1 * MIB, NUM,
+			      BIT(VIRTIO_RING_F_INDIRECT_DESC), -1), "setup");
+	memset(rq, 0, sizeof(rq));
+	for (k = 0; k < NUM; k++)
+		KTAP_CHECK(!alloc_bufs(e.mem, rq[k].out, 4, 16) &&
+			   !alloc_bufs(e.mem, rq[k].in, 6, 8), "buffers");
+	for (k = 0; k < NUM; k++)
+		spare[k] = &pool[k];
+
+	for (round = 0; round <= ROUNDS; round++) {
+		bool last = round == ROUNDS;
+		unsigned int want = last ? 0 : rnd() % 6, ndone, busy = 0;
+		uint8_t seen[NUM] = { 0 };
+		uint32_t len;
+		struct rq *c;
+		int r = 0;
+		uint16_t i;
+
+		while (want--) {
+			bool ind = !(rnd() % 4);
+			struct rq *q = NULL;
+
+			for (k = 0; k < NUM; k++) {
+				if (!rq[k].busy) {
+					q = &rq[k];
+					break;
+				}
+			}
+			if (!q)
+				break;
+			q->n_out = rnd() % 3 + !ind;
+			q->n_in = rnd() % (ind ? 6 : 3) + 1;
+			q->ndesc = ind ? 1 : q->n_out + q->n_in;
+			q->serial = ++issued;
+			randomize_bufs(e.mem, q->out, q->n_out);
+			r = vdrv_vq_add_flags(e.vq, q->out, q->n_out, q->in,
+					      q->n_in, q,
+					      ind ? VDRV_ADD_INDIRECT : 0);
+			if (r == -ENOSPC) {
+				KTAP_CHECK(e.vq->num_free < q->ndesc,
+					   "ENOSPC with %u free, %u needed",
+					   e.vq->num_free, q->ndesc);
+				issued--;
+				break;
+			}
+			VOK(r);
+			q->head = r;
+			q->busy = true;
+			in_use += q->ndesc;
+			KTAP_EXPECT_EQ(e.vq->num_free, NUM - in_use);
+		}
+
+		while (nspare && (r = pfake_pop(&e.f, spare[nspare - 1])) > 0)
+			pend[npend++] = spare[--nspare];
+		KTAP_CHECK(r >= 0, "fake device choked");
+		for (k = npend; k > 1; k--) {
+			unsigned int j = rnd() % k;
+			struct fake_req *tmp = pend[k - 1];
+
+			pend[k - 1] = pend[j];
+			pend[j] = tmp;
+		}
+		ndone = last ? npend : rnd() % (npend + 1);
+		for (k = 0; k < ndone; k++) {
+			KTAP_CHECK(!pfake_complete(&e.f, pend[npend - 1]),
+				   "complete");
+			spare[nspare++] = pend[--npend];
+		}
+
+		while ((c = vdrv_vq_get_used(e.vq, &len))) {
+			KTAP_CHECK(c >= rq && c < rq + NUM && c->busy,
+				   "cookie %p is not an in-flight request", c);
+			KTAP_CHECK(!check_reply(e.mem, c->out, c->n_out, c->in,
+						c->n_in, len),
+				   "request %u", c->serial);
+			c->busy = false;
+			in_use -= c->ndesc;
+			completed++;
+			KTAP_EXPECT_EQ(e.vq->num_free, NUM - in_use);
+		}
+		KTAP_CHECK(errno == EAGAIN, "get_used: %s", vdrv_last_error());
+
+		/* The free ids: distinct, none in flight, all the others. */
+		for (k = 0; k < NUM; k++) {
+			if (rq[k].busy) {
+				seen[rq[k].head] = 1;
+				busy++;
+			}
+		}
+		for (i = e.vq->free_head, k = 0; k < NUM - busy; k++) {
+			KTAP_CHECK(!seen[i], "round %u: free id %u is %s",
+				   round, i, seen[i] == 1 ? "in flight" :
+				   "listed twice");
+			seen[i] = 2;
+			i = e.vq->next[i];
+		}
+	}
+	KTAP_EXPECT_EQ(completed, issued);
+	KTAP_EXPECT_EQ(npend, 0);
+	KTAP_EXPECT_EQ(in_use, 0);
+	KTAP_EXPECT_EQ(e.vq->num_free, NUM);
+	KTAP_CHECK(issued > ROUNDS, "only %u requests issued", issued);
+	ktap_diag("%u chains through a %u-slot packed ring", issued, NUM);
+	penv_fini(&e);
+	return KTAP_PASS;
+}
+
+/* Kick suppression through the device event suppression area. */
+static enum ktap_result packed_kick_suppression(void)
+{
+	struct vring_packed_desc_event *dev;
+	struct vdrv_buf out;
+	struct penv e;
+	int cookie;
+
+	KTAP_CHECK(!penv_init(&e, 64 * 1024, 8, BIT(VIRTIO_RING_F_EVENT_IDX),
+			      -1), "setup");
+	KTAP_CHECK(!alloc_bufs(e.mem, &out, 1, 8), "buffers");
+	dev = e.vq->packed.device;
+#define ADD(n)								\
+	do {								\
+		for (int i_ = 0; i_ < (n); i_++)			\
+			VOK(vdrv_vq_add(e.vq, &out, 1, NULL, 0, &cookie)); \
+	} while (0)
+#define DRAIN()								\
+	do {								\
+		KTAP_CHECK(pfake_serve(&e.f) >= 0, "serve");		\
+		while (vdrv_vq_get_used(e.vq, NULL))			\
+			;						\
+	} while (0)
+#define EVENT(slot, wrap)						\
+	do {								\
+		st16(&dev->off_wrap, (slot) | ((wrap) ? 0x8000 : 0));	\
+		st16(&dev->flags, VRING_PACKED_EVENT_FLAG_DESC);	\
+	} while (0)
+
+	/* A fresh ring's area says ENABLE: kick. */
+	ADD(1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+	KTAP_EXPECT_EQ(kicks(e.f.kick_fd), 1);
+	/* DISABLE: no kick, even a full ring later. */
+	st16(&dev->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+	ADD(1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 0);
+	DRAIN();
+	/* DESC at slot 5: publishing 2..3 misses it, 4..6 hits it. */
+	EVENT(5, 1);
+	ADD(2);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 0);
+	ADD(3);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 0);	/* nothing new */
+	DRAIN();
+	/*
+	 * Across the wrap: the driver is at slot 7 of lap 1; the device
+	 * wants slot 1 of the next lap (wrap 0). 7, 0 miss it; 1 hits.
+	 */
+	EVENT(1, 0);
+	ADD(2);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 0);
+	ADD(1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+	DRAIN();
+	/* An event a lap behind (slot 0, wrap 1 again) is not hit. */
+	EVENT(0, 1);
+	ADD(1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 0);
+	/* A forced kick always notifies. */
+	KTAP_EXPECT_EQ(vdrv_vq_kick_force(e.vq), 0);
+	KTAP_EXPECT_EQ(kicks(e.f.kick_fd), 3);
+	DRAIN();
+	/* The fake's own enable: asks for the slot it will read next. */
+	KTAP_CHECK(pfake_enable_notify(&e.f), "ring empty");
+	ADD(1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+	DRAIN();
+	penv_fini(&e);
+
+	/* Without EVENT_IDX, DESC means nothing to the driver: kick. */
+	KTAP_CHECK(!penv_init(&e, 64 * 1024, 8, 0, -1), "setup");
+	KTAP_CHECK(!alloc_bufs(e.mem, &out, 1, 8), "buffers");
+	dev = e.vq->packed.device;
+	EVENT(6, 1);
+	ADD(1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+	pfake_disable_notify(&e.f);
+	ADD(1);
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 0);
+	KTAP_CHECK(!pfake_enable_notify(&e.f), "entries are pending");
+	KTAP_EXPECT_EQ(vdrv_vq_kick(e.vq), 1);
+	DRAIN();
+	penv_fini(&e);
+#undef ADD
+#undef DRAIN
+#undef EVENT
+	return KTAP_PASS;
+}
+
+/* Used buffer notification suppression through the driver area. */
+static enum ktap_result packed_intr_suppression(void)
+{
+	static struct fake_req reqbuf;
+	struct fake_req *req = &reqbuf;
+	struct vring_packed_desc_event *drv;
+	struct vdrv_buf out, in;
+	unsigned int mode, k;
+	struct penv e;
+	int cookie;
+
+	for (mode = 0; mode < 2; mode++) {
+		bool ev = mode;
+		unsigned int before;
+
+		KTAP_CHECK(!penv_init(&e, 64 * 1024, 6,
+				      ev ? BIT(VIRTIO_RING_F_EVENT_IDX) : 0,
+				      0x8004), "setup");
+		KTAP_CHECK(!alloc_bufs(e.mem, &out, 1, 8) &&
+			   !alloc_bufs(e.mem, &in, 1, 16), "buffers");
+		drv = e.vq->packed.driver;
+		KTAP_EXPECT_EQ(drv->flags, ev ? VRING_PACKED_EVENT_FLAG_DESC :
+				VRING_PACKED_EVENT_FLAG_ENABLE);
+		if (ev)
+			KTAP_EXPECT_EQ(drv->off_wrap, 0x8004);
+
+		VOK(vdrv_vq_add(e.vq, &out, 1, &in, 1, &cookie));
+		KTAP_EXPECT_EQ(pfake_serve(&e.f), 1);
+		KTAP_EXPECT_EQ(e.f.signals, 1);
+		KTAP_EXPECT_EQ(vdrv_vq_wait(e.vq, 0), 0);
+		KTAP_CHECK(vdrv_vq_get_used(e.vq, NULL) == &cookie, "reap");
+		if (ev)	/* two slots on, across the wrap */
+			KTAP_EXPECT_EQ(drv->off_wrap, 0x0000);
+
+		vdrv_vq_disable_cb(e.vq);
+		KTAP_EXPECT_EQ(drv->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+		before = e.f.signals;
+		for (k = 0; k < 300; k++) {
+			unsigned int n = rnd() % e.vq->num_free + 1, i;
+
+			for (i = 0; i < n; i++)
+				VOK(vdrv_vq_add(e.vq, NULL, 0, &in, 1,
+						&cookie));
+			KTAP_EXPECT_EQ(pfake_serve(&e.f), n);
+			n = vdrv_vq_used_pending(e.vq);
+			for (i = 0; i < (k % 3 ? n : n / 2); i++)
+				KTAP_CHECK(vdrv_vq_get_used(e.vq, NULL),
+					   "reap");
+		}
+		/* One more left unreaped. */
+		VOK(vdrv_vq_add(e.vq, NULL, 0, &in, 1, &cookie));
+		KTAP_EXPECT_EQ(pfake_serve(&e.f), 1);
+		KTAP_EXPECT_EQ(e.f.signals, before);
+		KTAP_EXPECT_EQ(vdrv_vq_wait(e.vq, 0), -ETIMEDOUT);
+
+		KTAP_CHECK(vdrv_vq_used_pending(e.vq) > 0, "want leftovers");
+		KTAP_CHECK(!vdrv_vq_enable_cb(e.vq),
+			   "enable_cb must report pending entries");
+		while (vdrv_vq_get_used(e.vq, NULL))
+			;
+		KTAP_CHECK(vdrv_vq_enable_cb(e.vq), "nothing pending now");
+		KTAP_EXPECT_EQ(drv->flags, ev ? VRING_PACKED_EVENT_FLAG_DESC :
+				VRING_PACKED_EVENT_FLAG_ENABLE);
+		if (ev)
+			KTAP_EXPECT_EQ(drv->off_wrap, e.vq->last_used_idx);
+
+		/*
+		 * Two completions in one device batch: with EVENT_IDX the
+		 * first is the event, one signal; without, one signal too
+		 * (the fake signals once per batch).
+		 */
+		for (k = 0; k < 2; k++)
+			VOK(vdrv_vq_add(e.vq, &out, 1, &in, 1, &cookie));
+		for (k = 0; k < 2; k++) {
+			KTAP_EXPECT_EQ(pfake_pop(&e.f, req), 1);
+			KTAP_CHECK(!pfake_complete(&e.f, req), "complete");
+		}
+		pfake_signal(&e.f);
+		KTAP_EXPECT_EQ(e.f.signals, before + 1);
+		/* Reaping one moves the event past the other: no signal. */
+		KTAP_CHECK(vdrv_vq_wait_used(e.vq, NULL, 1000) == &cookie,
+			   "%s", vdrv_last_error());
+		if (ev) {
+			pfake_signal(&e.f);
+			KTAP_EXPECT_EQ(e.f.signals, before + 1);
+		}
+		KTAP_CHECK(vdrv_vq_get_used(e.vq, NULL) == &cookie, "second");
+		penv_fini(&e);
+	}
+	return KTAP_PASS;
+}
+
+/* A device breaking the packed protocol is caught; raw access works. */
+static enum ktap_result packed_broken_and_raw(void)
+{
+	struct vring_packed_desc d[8];
+	struct fake_req *req = malloc(sizeof(*req));
+	struct vdrv_buf out, in;
+	unsigned int kind, k;
+	uint16_t id, flags;
+	struct penv e;
+	uint32_t len;
+	int cookie;
+	uint64_t gpa;
+
+	KTAP_CHECK(req, "malloc");
+	for (kind = 0; kind < 2; kind++) {
+		KTAP_CHECK(!penv_init(&e, 64 * 1024, 8, 0, -1), "setup");
+		KTAP_CHECK(!alloc_bufs(e.mem, &out, 1, 8) &&
+			   !alloc_bufs(e.mem, &in, 1, 16), "buffers");
+		VOK(vdrv_vq_add(e.vq, &out, 1, &in, 1, &cookie));
+		KTAP_EXPECT_EQ(pfake_pop(&e.f, req), 1);
+		if (kind == 0)
+			pfake_push_used(&e.f, req->head + 1, 0, req->ndesc);
+		else
+			pfake_push_used(&e.f, req->head, 17, req->ndesc);
+		errno = 0;
+		KTAP_CHECK(!vdrv_vq_get_used(e.vq, NULL) && errno == EPROTO,
+			   "kind %u: errno %d", kind, errno);
+		KTAP_CHECK(e.vq->broken, "kind %u: not broken", kind);
+		ktap_diag("kind %u: %s", kind, vdrv_last_error());
+		errno = 0;
+		KTAP_CHECK(!vdrv_vq_wait_used(e.vq, NULL, 10) &&
+			   errno == EPROTO, "wait_used on a broken vq");
+		penv_fini(&e);
+	}
+
+	/* Raw: a three-descriptor chain, popped by the fake. */
+	KTAP_CHECK(!penv_init(&e, 64 * 1024, 8, 0, -1), "setup");
+	KTAP_CHECK(!alloc_bufs(e.mem, &out, 1, 8), "buffers");
+	gpa = vdrv_gpa(e.mem, out.ptr);
+	for (k = 0; k < 8; k++)
+		d[k] = (struct vring_packed_desc){
+			.addr = gpa, .len = 8, .id = 6,
+			.flags = VRING_DESC_F_NEXT | PF_USED };
+	d[2].flags = 0;
+	VOK(vdrv_packed_push(e.vq, d, 3));
+	for (k = 0; k < 3; k++)
+		KTAP_EXPECT_EQ(e.vq->packed.desc[k].flags,
+			       (k < 2 ? VRING_DESC_F_NEXT : 0) | PF_AVAIL);
+	KTAP_EXPECT_EQ(e.vq->avail_idx, 0x8003);
+	KTAP_EXPECT_EQ(e.vq->num_free, 8);
+	KTAP_EXPECT_EQ(pfake_pop(&e.f, req), 1);
+	KTAP_EXPECT_EQ(req->head, 6);
+	KTAP_EXPECT_EQ(req->ndesc, 3);
+	/* All NEXT through the whole ring: the fake refuses the loop. */
+	d[2].flags = VRING_DESC_F_NEXT;
+	VOK(vdrv_packed_push(e.vq, d, 8));
+	KTAP_EXPECT_EQ(e.vq->avail_idx, 0x0003);	/* wrapped */
+	KTAP_EXPECT_EQ(e.vq->packed.desc[0].flags,
+		       VRING_DESC_F_NEXT | PF_USED);	/* lap 2 bits */
+	ktap_diag("the fake device must now refuse a looping chain:");
+	KTAP_EXPECT_EQ(pfake_pop(&e.f, req), -1);
+	/* Raw pops take what is there, checked by nothing. */
+	pfake_push_used(&e.f, 4242, 77, 3);
+	KTAP_EXPECT_EQ(vdrv_packed_pop_used(e.vq, 3, &id, &len, &flags), 1);
+	KTAP_CHECK(id == 4242 && len == 77 &&
+		   flags == (PF_AVAIL | PF_USED | VRING_DESC_F_WRITE),
+		   "id %u len %u flags 0x%x", id, len, flags);
+	KTAP_EXPECT_EQ(vdrv_packed_pop_used(e.vq, 1, &id, &len, &flags), 0);
+	KTAP_EXPECT_EQ(e.vq->last_used_idx, 0x8003);
+	KTAP_CHECK(!e.vq->broken, "raw pops are not checked");
+	VERR(vdrv_packed_push(e.vq, d, 9), EINVAL);
+	VERR(vdrv_packed_pop_used(e.vq, 0, &id, &len, &flags), EINVAL);
+	VOK(vdrv_packed_set_desc(e.vq, 7, 0x1234, 5, 9, PF_AVAIL));
+	KTAP_EXPECT_EQ(e.vq->packed.desc[7].addr, 0x1234);
+	KTAP_EXPECT_EQ(e.vq->packed.desc[7].id, 9);
+	KTAP_EXPECT_EQ(e.vq->packed.desc[7].flags, PF_AVAIL);
+	penv_fini(&e);
+	free(req);
+	return KTAP_PASS;
+}
+
+/* A fake packed device thread driven only by kicks. */
+struct ptdev {
+	struct pfake f;
+	atomic_bool stop;
+	atomic_int errors;
+};
+
+static void *ptdev_main(void *arg)
+{
+	struct ptdev *t = arg;
+	struct pfake *f = &t->f;
+
+	while (!atomic_load(&t->stop)) {
+		struct pollfd p = { .fd = f->kick_fd, .events = POLLIN };
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		kicks(f->kick_fd);
+		for (;;) {
+			pfake_disable_notify(f);
+			if (pfake_serve(f) < 0) {
+				atomic_fetch_add(&t->errors, 1);
+				return NULL;
+			}
+			if (pfake_enable_notify(f))
+				break;
+		}
+	}
+	return NULL;
+}
+
+/* Driver and packed device on two threads: lost kicks or calls hang. */
+static enum ktap_result packed_threaded(uint64_t features)
+{
+	enum { NUM = 10, REQS = 20000 };
+	unsigned int sent = 0, done = 0, kicked = 0, waits = 0;
+	struct vdrv_buf out[NUM], in[NUM];
+	struct ptdev t;
+	pthread_t th;
+	struct penv e;
+	uint32_t len;
+
+	KTAP_CHECK(!penv_init(&e, 256 * 1024, NUM, features, -1), "setup");
+	KTAP_CHECK(!alloc_bufs(e.mem, out, NUM, 4) &&
+		   !alloc_bufs(e.mem, in, NUM, 8), "buffers");
+	t.f = e.f;
+	atomic_init(&t.stop, false);
+	atomic_init(&t.errors, 0);
+	KTAP_CHECK(!pthread_create(&th, NULL, ptdev_main, &t), "thread");
+
+	while (done < REQS) {
+		void *c;
+
+		while (sent < REQS && e.vq->num_free >= 2) {
+			unsigned int slot = sent % NUM;
+
+			memcpy(out[slot].ptr, &sent, 4);
+			VOK(vdrv_vq_add(e.vq, &out[slot], 1, &in[slot], 1,
+					&out[slot]));
+			sent++;
+			if (rnd() % 4 == 0)
+				break;
+		}
+		kicked += vdrv_vq_kick(e.vq) == 1;
+		c = vdrv_vq_wait_used(e.vq, &len, 5000);
+		waits++;
+		while (c) {
+			unsigned int slot = done % NUM, got;
+
+			KTAP_CHECK(c == &out[slot],
+				   "completion %u out of order", done);
+			memcpy(&got, in[slot].ptr, 4);
+			KTAP_CHECK(len == 7 && (got ^ 0x5a5a5a5a) == done,
+				   "request %u: len %u data 0x%x", done, len,
+				   got);
+			done++;
+			c = vdrv_vq_get_used(e.vq, &len);
+		}
+		if (errno != EAGAIN) {
+			ktap_diag("after %u of %u: %s (device errors %d)",
+				  done, REQS, vdrv_last_error(),
+				  atomic_load(&t.errors));
+			atomic_store(&t.stop, true);
+			pthread_join(th, NULL);
+			return KTAP_FAIL;
+		}
+	}
+	atomic_store(&t.stop, true);
+	pthread_join(th, NULL);
+	KTAP_EXPECT_EQ(atomic_load(&t.errors), 0);
+	KTAP_EXPECT_EQ(e.vq->num_free, NUM);
+	KTAP_EXPECT_EQ(e.vq->last_used_idx, e.vq->avail_idx);
+	ktap_diag("%u requests, %u kicks, %u interrupts, %u waits", REQS,
+		  kicked, t.f.signals, waits);
+	penv_fini(&e);
+	return KTAP_PASS;
+}
+
+static enum ktap_result packed_threaded_event_idx(void)
+{
+	return packed_threaded(BIT(VIRTIO_RING_F_EVENT_IDX));
+}
+
+static enum ktap_result packed_threaded_flags(void)
+{
+	return packed_threaded(0);
+}
+
 /*
  * The VMM side without a device: the ioctls vdrv_dev_start() and friends
  * issue, in QEMU's order and with QEMU's values, and how failures surface.
@@ -1961,15 +2996,18 @@ static int open_tap(void)
  * The library against the kernel's ring consumer: vhost-net's TX queue,
  * started at index 65530 so that the kernel crosses the wrap, takes frames
  * in direct, indirect and batched chains from GPAs it must translate, and
- * completes them through the used ring and the call eventfd.
+ * completes them through the used ring and the call eventfd. Packed: the
+ * same, started at slot 250 of 256 so that both wrap counters flip.
  */
-static enum ktap_result vhost_net_tx(void)
+static enum ktap_result vhost_net_tx(bool packed)
 {
 	enum { FRAMES = 40, BATCH = 8 };
 	static const uint8_t eth[14] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 					 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5 };
+	uint16_t start = packed ? 0x8000 | 250 : 65530;
+	unsigned int vq_flags = packed ? VDRV_VQ_PACKED : 0;
 	struct vdrv_buf out[3];
-	unsigned int sent = 0, base, k;
+	unsigned int sent = 0, slots = 0, base, k;
 	struct vdrv_vq *rx, *tx;
 	enum ktap_result res;
 	struct vdrv_dev *dev;
@@ -1991,12 +3029,15 @@ static enum ktap_result vhost_net_tx(void)
 	KTAP_EXPECT_EQ(vdrv_mem_add_region(mem, VDRV_GPA_AUTO, 64 * 1024), 1);
 	VOK(vdrv_set_owner(dev));
 	VOK(vdrv_get_features(dev, &f));
+	KTAP_CHECK(!packed || f & BIT(VIRTIO_F_RING_PACKED),
+		   "no RING_PACKED offered (0x%llx)", (unsigned long long)f);
 	f &= BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX) |
-	     BIT(VIRTIO_RING_F_INDIRECT_DESC);
-	rx = vdrv_vq_create(dev, mem, 0, 256, 0);
-	tx = vdrv_vq_create(dev, mem, 1, 256, 0);
+	     BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+	     (packed ? BIT(VIRTIO_F_RING_PACKED) : 0);
+	rx = vdrv_vq_create(dev, mem, 0, 256, vq_flags);
+	tx = vdrv_vq_create(dev, mem, 1, 256, vq_flags);
 	KTAP_CHECK(rx && tx, "%s", vdrv_last_error());
-	VOK(vdrv_vq_set_start_idx(tx, 65530));
+	VOK(vdrv_vq_set_start_idx(tx, start));
 	VOK(vdrv_dev_start(dev, mem, f));
 	VOK(vdrv_net_set_backend(dev, 1, tap));
 
@@ -2024,6 +3065,7 @@ static enum ktap_result vhost_net_tx(void)
 		VOK(vdrv_vq_add_flags(tx, out, 3, NULL, 0, &cookie[0],
 				      ind ? VDRV_ADD_INDIRECT : 0));
 		sent++;
+		slots += ind ? 1 : 3;
 		VOK(vdrv_vq_kick(tx));
 		KTAP_CHECK(vdrv_vq_wait_used(tx, &len, 5000) == &cookie[0],
 			   "frame %u: %s", k, vdrv_last_error());
@@ -2034,6 +3076,7 @@ static enum ktap_result vhost_net_tx(void)
 		VOK(vdrv_vq_add_flags(tx, out, 3, NULL, 0, &cookie[k],
 				      VDRV_ADD_NO_PUBLISH));
 	sent += BATCH;
+	slots += 3 * BATCH;
 	vdrv_vq_publish(tx);
 	KTAP_EXPECT_EQ(vdrv_vq_kick(tx), 1);
 	for (k = 0; k < BATCH; k++)
@@ -2045,13 +3088,34 @@ static enum ktap_result vhost_net_tx(void)
 	/* QEMU's stop: detach, then the base is where the kernel got to. */
 	VOK(vdrv_net_set_backend(dev, 1, -1));
 	VOK(vdrv_vq_get_base(tx, &base));
-	KTAP_EXPECT_EQ(base, (uint16_t)(65530 + sent));
-	KTAP_EXPECT_EQ(tx->split.used->idx, (uint16_t)(65530 + sent));
-	ktap_diag("%u frames, features 0x%llx", sent, (unsigned long long)f);
+	if (packed) {
+		/* 250 + slots, the wrap counter flipped once a lap. */
+		unsigned int end = 250 + slots, pos;
+
+		pos = end % 256 | ((end / 256) % 2 ? 0 : 0x8000);
+		KTAP_CHECK(end > 256, "no wrap: only %u slots", slots);
+		KTAP_EXPECT_EQ(base, pos | pos << 16);
+		KTAP_EXPECT_EQ(tx->last_used_idx, pos);
+	} else {
+		KTAP_EXPECT_EQ(base, (uint16_t)(65530 + sent));
+		KTAP_EXPECT_EQ(tx->split.used->idx, (uint16_t)(65530 + sent));
+	}
+	ktap_diag("%u frames in %u slots, features 0x%llx", sent, slots,
+		  (unsigned long long)f);
 	vdrv_close(dev);
 	vdrv_mem_destroy(mem);
 	close(tap);
 	return KTAP_PASS;
+}
+
+static enum ktap_result vhost_net_tx_split(void)
+{
+	return vhost_net_tx(false);
+}
+
+static enum ktap_result vhost_net_tx_packed(void)
+{
+	return vhost_net_tx(true);
 }
 
 static const struct ktap_case cases[] = {
@@ -2068,10 +3132,20 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(broken_and_raw),
 	KTAP_CASE_T(threaded_event_idx, 120),
 	KTAP_CASE_T(threaded_flags, 120),
+	KTAP_CASE(packed_layout),
+	KTAP_CASE(packed_roundtrip),
+	KTAP_CASE(packed_out_of_order),
+	KTAP_CASE_T(packed_random, 120),
+	KTAP_CASE(packed_kick_suppression),
+	KTAP_CASE(packed_intr_suppression),
+	KTAP_CASE(packed_broken_and_raw),
+	KTAP_CASE_T(packed_threaded_event_idx, 120),
+	KTAP_CASE_T(packed_threaded_flags, 120),
 	KTAP_CASE(ioctl_sequence),
 	KTAP_CASE(vhost_net_owner),
 	KTAP_CASE(vhost_net_start),
-	KTAP_CASE(vhost_net_tx),
+	KTAP_CASE(vhost_net_tx_split),
+	KTAP_CASE(vhost_net_tx_packed),
 };
 
 int main(void)

@@ -23,6 +23,18 @@
  *  (D) notification enable: used_event (or the NO_INTERRUPT flag) is
  *      written, then a full fence, then used->idx is re-read. Pairs with the
  *      device storing used->idx, smp_mb(), then reading used_event / flags.
+ *
+ * Packed rings have no indexes: a descriptor's flags say whether it is
+ * available or used, so the same four pairings are on the flags.
+ *  (A) a chain's descriptors with plain stores, its head's flags last with
+ *      a RELEASE store; the device reads the head flags, then a read barrier.
+ *  (B) the flags of the next used slot with an ACQUIRE load, before its id
+ *      and length and the data; the device writes the used descriptor, a
+ *      write barrier, then (for the first of a batch) its flags.
+ *  (C) head flags stored, a full fence, then the device area read; the
+ *      device writes its area, smp_mb(), and re-reads the head flags.
+ *  (D) driver area written, a full fence, then the next used slot's flags
+ *      re-read; the device writes used flags, smp_mb(), reads our area.
  */
 #include <endian.h>
 #include <errno.h>
@@ -53,11 +65,13 @@ struct vdrv_chain {
 	uint64_t in_len;		/* bytes the device may write */
 	uint16_t ndesc;			/* ring descriptors taken */
 	uint16_t last;			/* last ring descriptor of the chain */
-	struct vring_desc *indir;	/* this head's indirect table, kept */
+	void *indir;			/* this head's indirect table, kept */
 	uint32_t indir_cap;		/* entries in indir */
+	uint16_t head_slot;		/* packed: where the chain starts */
+	uint16_t head_flags;		/* packed: its head's flags */
 };
 
-/* What a ring format implements; only split exists today. */
+/* What a ring format implements. */
 struct vdrv_ring_ops {
 	int (*init)(struct vdrv_vq *vq);
 	void (*addr)(const struct vdrv_vq *vq, struct vhost_vring_addr *addr);
@@ -693,9 +707,12 @@ static int vdrv_buf_gpa(const struct vdrv_mem *mem, const struct vdrv_buf *b,
 	return 0;
 }
 
-/* Indirect table for @head with room for @n entries, reused when it fits. */
-static struct vring_desc *split_indirect_table(struct vdrv_vq *vq,
-					       uint16_t head, uint32_t n)
+/*
+ * Indirect table for @head with room for @n entries, reused when it fits.
+ * Split and packed descriptors are both 16 bytes.
+ */
+static void *vdrv_indirect_table(struct vdrv_vq *vq, uint16_t head,
+				 uint32_t n)
 {
 	struct vdrv_chain *c = &vq->chains[head];
 	uint32_t cap = n < 8 ? 8 : n;
@@ -760,7 +777,7 @@ static int split_add(struct vdrv_vq *vq, const struct vdrv_buf *out, int n_out,
 	}
 	head = vq->free_head;
 	if (indirect) {
-		table = split_indirect_table(vq, head, total);
+		table = vdrv_indirect_table(vq, head, total);
 		if (!table)
 			return -errno;
 	}
@@ -830,11 +847,11 @@ static unsigned int split_used_pending(const struct vdrv_vq *vq)
 	return (uint16_t)(used - vq->last_used_idx);
 }
 
-static void *split_broken(struct vdrv_vq *vq, const char *fmt, ...)
+static void *vdrv_broken(struct vdrv_vq *vq, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Mark @vq broken (sticky) and say why; returns NULL for get_used. */
-static void *split_broken(struct vdrv_vq *vq, const char *fmt, ...)
+static void *vdrv_broken(struct vdrv_vq *vq, const char *fmt, ...)
 {
 	char what[160];
 	va_list ap;
@@ -862,18 +879,18 @@ static void *split_get_used(struct vdrv_vq *vq, uint32_t *len)
 		return NULL;
 	}
 	if (pending > vq->num)
-		return split_broken(vq, "used idx %u is %u ahead of reaped %u",
+		return vdrv_broken(vq, "used idx %u is %u ahead of reaped %u",
 				    (uint16_t)(vq->last_used_idx + pending),
 				    pending, vq->last_used_idx);
 	e = &vq->split.used->ring[vq->last_used_idx & (vq->num - 1)];
 	id = le32toh(e->id);
 	l = le32toh(e->len);
 	if (id >= vq->num || !vq->chains[id].cookie)
-		return split_broken(vq, "used id %u not in flight (len %u)",
+		return vdrv_broken(vq, "used id %u not in flight (len %u)",
 				    id, l);
 	c = &vq->chains[id];
 	if (l > c->in_len)
-		return split_broken(vq, "used id %u len %u > %llu writable",
+		return vdrv_broken(vq, "used id %u len %u > %llu writable",
 				    id, l, (unsigned long long)c->in_len);
 
 	cookie = c->cookie;
@@ -933,6 +950,381 @@ static const struct vdrv_ring_ops vdrv_split_ops = {
 };
 
 /* ------------------------------------------------------------------------
+ * Packed ring
+ */
+
+/* The descriptor flags that make slot @slot available in lap @wrap. */
+static uint16_t packed_avail_bits(bool wrap)
+{
+	return wrap ? VDRV_PDESC_F_AVAIL : VDRV_PDESC_F_USED;
+}
+
+/* Is a descriptor with @flags used by the device in lap @wrap? */
+static bool packed_is_used(uint16_t flags, bool wrap)
+{
+	return !!(flags & VDRV_PDESC_F_AVAIL) == wrap &&
+	       !!(flags & VDRV_PDESC_F_USED) == wrap;
+}
+
+/* Move position @pos on by @n slots (n <= num). */
+static uint16_t packed_advance(const struct vdrv_vq *vq, uint16_t pos,
+			       unsigned int n)
+{
+	unsigned int slot = VDRV_PACKED_SLOT(pos) + n;
+	bool wrap = VDRV_PACKED_POS_WRAP(pos);
+
+	if (slot >= vq->num) {
+		slot -= vq->num;
+		wrap = !wrap;
+	}
+	return VDRV_PACKED_POS(slot, wrap);
+}
+
+/* Position as a number in [0, 2 * num), increasing along the ring. */
+static unsigned int packed_linear(const struct vdrv_vq *vq, uint16_t pos)
+{
+	return VDRV_PACKED_SLOT(pos) + (VDRV_PACKED_POS_WRAP(pos) ? vq->num : 0);
+}
+
+/* Slots from @from to @to going forward, modulo two laps. */
+static unsigned int packed_dist(const struct vdrv_vq *vq, uint16_t from,
+				uint16_t to)
+{
+	unsigned int a = packed_linear(vq, from), b = packed_linear(vq, to);
+
+	return b >= a ? b - a : b + 2 * vq->num - a;
+}
+
+static uint16_t packed_load_flags(const struct vdrv_vq *vq, unsigned int slot,
+				  int order)
+{
+	return vdrv_load16(&vq->packed.desc[slot].flags, order);
+}
+
+static int packed_init(struct vdrv_vq *vq)
+{
+	struct vdrv_packed *p = &vq->packed;
+
+	p->desc = vdrv_mem_alloc(vq->mem, 16ULL * vq->num,
+				 VRING_DESC_ALIGN_SIZE);
+	if (!p->desc)
+		return -errno;
+	p->driver = vdrv_mem_alloc(vq->mem, sizeof(*p->driver), 4);
+	if (!p->driver)
+		return -errno;
+	p->device = vdrv_mem_alloc(vq->mem, sizeof(*p->device), 4);
+	if (!p->device)
+		return -errno;
+	p->pending = calloc(vq->num, sizeof(*p->pending));
+	if (!p->pending)
+		return vdrv_fail(ENOMEM, "vq_create: pending ids");
+	p->npending = 0;
+	return 0;
+}
+
+static void packed_addr(const struct vdrv_vq *vq, struct vhost_vring_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->index = vq->index;
+	a->flags = vq->log ? 1u << VHOST_VRING_F_LOG : 0;
+	a->desc_user_addr = (uintptr_t)vq->packed.desc;
+	a->avail_user_addr = (uintptr_t)vq->packed.driver;
+	a->used_user_addr = (uintptr_t)vq->packed.device;
+	a->log_guest_addr = vdrv_gpa(vq->mem, vq->packed.device);
+}
+
+/* Say what we want in the driver area: cb_enabled and event_idx. */
+static void packed_write_driver_event(struct vdrv_vq *vq)
+{
+	struct vring_packed_desc_event *ev = vq->packed.driver;
+	uint16_t flags;
+
+	if (!vq->cb_enabled) {
+		flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+	} else if (vq->event_idx) {
+		vdrv_store16(&ev->off_wrap, vq->last_used_idx,
+			     __ATOMIC_RELAXED);
+		flags = VRING_PACKED_EVENT_FLAG_DESC;
+	} else {
+		flags = VRING_PACKED_EVENT_FLAG_ENABLE;
+	}
+	/* off_wrap before the flags that make the device look at it. */
+	vdrv_store16(&ev->flags, flags, __ATOMIC_RELEASE);
+}
+
+static void packed_set_start_idx(struct vdrv_vq *vq, uint16_t pos)
+{
+	unsigned int slot = VDRV_PACKED_SLOT(pos), i;
+	bool wrap = VDRV_PACKED_POS_WRAP(pos);
+
+	/* Every slot used: this lap's before @slot, the last lap's after. */
+	for (i = 0; i < vq->num; i++) {
+		bool w = i < slot ? wrap : !wrap;
+
+		vdrv_store16(&vq->packed.desc[i].flags,
+			     w ? VDRV_PDESC_F_AVAIL | VDRV_PDESC_F_USED : 0,
+			     __ATOMIC_RELAXED);
+	}
+	vq->avail_idx = pos;
+	vq->avail_pub = pos;
+	vq->kicked_idx = pos;
+	vq->last_used_idx = pos;
+	vq->packed.npending = 0;
+	vdrv_store16(&vq->packed.device->off_wrap, pos, __ATOMIC_RELAXED);
+	vdrv_store16(&vq->packed.device->flags, VRING_PACKED_EVENT_FLAG_ENABLE,
+		     __ATOMIC_RELEASE);
+	packed_write_driver_event(vq);
+}
+
+static void packed_fill_desc(struct vring_packed_desc *d, uint64_t addr,
+			     uint32_t len, uint16_t id)
+{
+	d->addr = htole64(addr);
+	d->len = htole32(len);
+	d->id = htole16(id);
+}
+
+/* Expose the chains added with NO_PUBLISH: the first one's head last. */
+static void packed_publish(struct vdrv_vq *vq)
+{
+	struct vdrv_packed *p = &vq->packed;
+	const struct vdrv_chain *c;
+	unsigned int i;
+
+	for (i = 1; i < p->npending; i++) {
+		c = &vq->chains[p->pending[i]];
+		vdrv_store16(&p->desc[c->head_slot].flags, c->head_flags,
+			     __ATOMIC_RELAXED);
+	}
+	if (p->npending) {
+		c = &vq->chains[p->pending[0]];
+		/* (A): everything else before the flags that expose it. */
+		vdrv_store16(&p->desc[c->head_slot].flags, c->head_flags,
+			     __ATOMIC_RELEASE);
+	}
+	p->npending = 0;
+	vq->avail_pub = vq->avail_idx;
+}
+
+static int packed_add(struct vdrv_vq *vq, const struct vdrv_buf *out,
+		      int n_out, const struct vdrv_buf *in, int n_in,
+		      void *cookie, unsigned int flags)
+{
+	bool indirect = flags & VDRV_ADD_INDIRECT;
+	struct vring_packed_desc *table = NULL;
+	unsigned int total, need, k;
+	uint16_t id, pos, head_flags = 0;
+	uint64_t gpa, in_len = 0;
+	struct vdrv_chain *c;
+	int r;
+
+	if (n_out < 0 || n_in < 0 || !cookie ||
+	    flags & ~(VDRV_ADD_INDIRECT | VDRV_ADD_NO_PUBLISH))
+		return vdrv_fail(EINVAL, "add: bad arguments");
+	total = (unsigned int)n_out + (unsigned int)n_in;
+	if (!total || total > (indirect ? VDRV_INDIRECT_MAX : vq->num))
+		return vdrv_fail(EINVAL, "add: chain of %u buffers", total);
+	need = indirect ? 1 : total;
+	/* Each chain in flight holds a slot, so a free slot means a free id. */
+	if (vq->num_free < need)
+		return vdrv_fail(ENOSPC, "add: %u descriptors needed, %u free",
+				 need, vq->num_free);
+	for (k = 0; k < total; k++) {
+		const struct vdrv_buf *b = k < (unsigned int)n_out ?
+					   &out[k] : &in[k - n_out];
+
+		r = vdrv_buf_gpa(vq->mem, b, &gpa);
+		if (r)
+			return r;
+		if (k >= (unsigned int)n_out)
+			in_len += b->len;
+	}
+	id = vq->free_head;
+	if (indirect) {
+		table = vdrv_indirect_table(vq, id, total);
+		if (!table)
+			return -errno;
+	}
+
+	pos = vq->avail_idx;
+	for (k = 0; k < total; k++) {
+		bool is_in = k >= (unsigned int)n_out;
+		const struct vdrv_buf *b = is_in ? &in[k - n_out] : &out[k];
+		uint16_t dflags = is_in ? VRING_DESC_F_WRITE : 0;
+		struct vring_packed_desc *d;
+
+		vdrv_buf_gpa(vq->mem, b, &gpa);
+		if (indirect) {
+			/* Table entries are in order; NEXT is not used. */
+			packed_fill_desc(&table[k], gpa, b->len, id);
+			table[k].flags = htole16(dflags);
+			continue;
+		}
+		if (k + 1 < total)
+			dflags |= VRING_DESC_F_NEXT;
+		dflags |= packed_avail_bits(VDRV_PACKED_POS_WRAP(pos));
+		d = &vq->packed.desc[VDRV_PACKED_SLOT(pos)];
+		packed_fill_desc(d, gpa, b->len, id);
+		if (k)
+			vdrv_store16(&d->flags, dflags, __ATOMIC_RELAXED);
+		else
+			head_flags = dflags;
+		pos = packed_advance(vq, pos, 1);
+	}
+	if (indirect) {
+		struct vring_packed_desc *d =
+			&vq->packed.desc[VDRV_PACKED_SLOT(pos)];
+
+		packed_fill_desc(d, vdrv_gpa(vq->mem, table),
+				 total * sizeof(*table), id);
+		head_flags = VRING_DESC_F_INDIRECT |
+			     packed_avail_bits(VDRV_PACKED_POS_WRAP(pos));
+		pos = packed_advance(vq, pos, 1);
+	}
+	vq->free_head = vq->next[id];
+	vq->num_free -= need;
+
+	c = &vq->chains[id];
+	c->cookie = cookie;
+	c->in_len = in_len;
+	c->ndesc = need;
+	c->head_slot = VDRV_PACKED_SLOT(vq->avail_idx);
+	c->head_flags = head_flags;
+
+	vq->packed.pending[vq->packed.npending++] = id;
+	vq->avail_idx = pos;
+	if (!(flags & VDRV_ADD_NO_PUBLISH))
+		packed_publish(vq);
+	return id;
+}
+
+static bool packed_kick_prepare(struct vdrv_vq *vq)
+{
+	uint16_t old = vq->kicked_idx, new_pos = vq->avail_pub, off_wrap;
+	unsigned int ev_flags;
+
+	vq->kicked_idx = new_pos;
+	/* (C): our head flags before reading what the device wants. */
+	atomic_thread_fence(memory_order_seq_cst);
+	ev_flags = vdrv_load16(&vq->packed.device->flags, __ATOMIC_RELAXED) &
+		   0x3;
+	if (ev_flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+		return false;
+	if (ev_flags != VRING_PACKED_EVENT_FLAG_DESC || !vq->event_idx)
+		return true;
+	off_wrap = vdrv_load16(&vq->packed.device->off_wrap, __ATOMIC_RELAXED);
+	if (VDRV_PACKED_SLOT(off_wrap) >= vq->num)
+		return true;	/* nonsense from the device: kick anyway */
+	/* Is the slot it waits for among those published since @old? */
+	return packed_dist(vq, old, off_wrap) < packed_dist(vq, old, new_pos);
+}
+
+/*
+ * The used descriptor at position @pos, if the device has written one:
+ * true with its id, flags and (raw) length. The flags are loaded with
+ * ACQUIRE before the rest (B).
+ */
+static bool packed_peek_used(const struct vdrv_vq *vq, uint16_t pos,
+			     uint16_t *id, uint32_t *len, uint16_t *flags)
+{
+	const struct vring_packed_desc *d =
+		&vq->packed.desc[VDRV_PACKED_SLOT(pos)];
+
+	*flags = packed_load_flags(vq, VDRV_PACKED_SLOT(pos),
+				   __ATOMIC_ACQUIRE);
+	if (!packed_is_used(*flags, VDRV_PACKED_POS_WRAP(pos)))
+		return false;
+	*id = le16toh(__atomic_load_n(&d->id, __ATOMIC_RELAXED));
+	*len = le32toh(__atomic_load_n(&d->len, __ATOMIC_RELAXED));
+	return true;
+}
+
+static unsigned int packed_used_pending(const struct vdrv_vq *vq)
+{
+	uint16_t pos = vq->last_used_idx, id, flags;
+	unsigned int n = 0, slots = 0;
+	uint32_t len;
+
+	/* Follow the chain of used descriptors while the ids make sense. */
+	while (slots < vq->num && packed_peek_used(vq, pos, &id, &len, &flags)) {
+		n++;
+		if (id >= vq->num || !vq->chains[id].cookie)
+			break;
+		slots += vq->chains[id].ndesc;
+		pos = packed_advance(vq, pos, vq->chains[id].ndesc);
+	}
+	return n;
+}
+
+static void *packed_get_used(struct vdrv_vq *vq, uint32_t *len)
+{
+	uint16_t id, flags;
+	struct vdrv_chain *c;
+	void *cookie;
+	uint32_t l;
+
+	if (!packed_peek_used(vq, vq->last_used_idx, &id, &l, &flags)) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	if (!(flags & VRING_DESC_F_WRITE))
+		l = 0;
+	if (id >= vq->num || !vq->chains[id].cookie)
+		return vdrv_broken(vq, "used id %u at slot %u not in flight",
+				    id, VDRV_PACKED_SLOT(vq->last_used_idx));
+	c = &vq->chains[id];
+	if (l > c->in_len)
+		return vdrv_broken(vq, "used id %u len %u > %llu writable",
+				    id, l, (unsigned long long)c->in_len);
+
+	cookie = c->cookie;
+	c->cookie = NULL;
+	vq->next[id] = vq->free_head;
+	vq->free_head = id;
+	vq->num_free += c->ndesc;
+	vq->last_used_idx = packed_advance(vq, vq->last_used_idx, c->ndesc);
+	if (vq->event_idx && vq->cb_enabled) {
+		/* (D): keep the device's view of what we want current. */
+		packed_write_driver_event(vq);
+		atomic_thread_fence(memory_order_seq_cst);
+	}
+	if (len)
+		*len = l;
+	return cookie;
+}
+
+static bool packed_enable_cb(struct vdrv_vq *vq)
+{
+	uint16_t id, flags;
+	uint32_t l;
+
+	vq->cb_enabled = true;
+	packed_write_driver_event(vq);
+	/* (D): the request before looking for entries we would miss. */
+	atomic_thread_fence(memory_order_seq_cst);
+	return !packed_peek_used(vq, vq->last_used_idx, &id, &l, &flags);
+}
+
+static void packed_disable_cb(struct vdrv_vq *vq)
+{
+	vq->cb_enabled = false;
+	packed_write_driver_event(vq);
+}
+
+static const struct vdrv_ring_ops vdrv_packed_ops = {
+	.init		= packed_init,
+	.addr		= packed_addr,
+	.set_start_idx	= packed_set_start_idx,
+	.add		= packed_add,
+	.publish	= packed_publish,
+	.kick_prepare	= packed_kick_prepare,
+	.get_used	= packed_get_used,
+	.used_pending	= packed_used_pending,
+	.enable_cb	= packed_enable_cb,
+	.disable_cb	= packed_disable_cb,
+};
+
+/* ------------------------------------------------------------------------
  * Virtqueue, format independent
  */
 
@@ -949,11 +1341,8 @@ struct vdrv_vq *vdrv_vq_create(struct vdrv_dev *dev, struct vdrv_mem *mem,
 	unsigned int i;
 	int r;
 
-	if (flags & VDRV_VQ_PACKED) {
-		vdrv_fail(EOPNOTSUPP, "vq_create: no packed rings yet");
-		return NULL;
-	}
-	if (flags & ~VDRV_VQ_NO_ERR_FD || !vdrv_is_pow2(num) ||
+	if (flags & ~(VDRV_VQ_NO_ERR_FD | VDRV_VQ_PACKED) || !num ||
+	    (!(flags & VDRV_VQ_PACKED) && !vdrv_is_pow2(num)) ||
 	    num > VDRV_VQ_MAX_NUM || !mem) {
 		vdrv_fail(EINVAL, "vq_create: num %u flags 0x%x", num, flags);
 		return NULL;
@@ -972,8 +1361,13 @@ struct vdrv_vq *vdrv_vq_create(struct vdrv_dev *dev, struct vdrv_mem *mem,
 		return vdrv_fail_ptr(ENOMEM, "vq_create");
 	vq->dev = dev;
 	vq->mem = mem;
-	vq->format = VDRV_RING_SPLIT;
-	vq->ops = &vdrv_split_ops;
+	if (flags & VDRV_VQ_PACKED) {
+		vq->format = VDRV_RING_PACKED;
+		vq->ops = &vdrv_packed_ops;
+	} else {
+		vq->format = VDRV_RING_SPLIT;
+		vq->ops = &vdrv_split_ops;
+	}
 	vq->index = index;
 	vq->num = num;
 	vq->flags = flags;
@@ -1001,11 +1395,17 @@ struct vdrv_vq *vdrv_vq_create(struct vdrv_dev *dev, struct vdrv_mem *mem,
 	}
 
 	for (i = 0; i < num; i++)
-		vq->next[i] = (i + 1) & (num - 1);
+		vq->next[i] = (i + 1) % num;
 	vq->free_head = 0;
 	vq->num_free = num;
 	vq->cb_enabled = true;
-	vq->ops->set_start_idx(vq, 0);
+	if (vq->format == VDRV_RING_PACKED) {
+		/* Both wrap counters start at 1 (virtio 1.1 §2.8.1). */
+		vq->ops->set_start_idx(vq, VDRV_PACKED_POS(0, 1));
+		vq->base = VDRV_PACKED_POS(0, 1) * 0x10001u;
+	} else {
+		vq->ops->set_start_idx(vq, 0);
+	}
 	if (dev)
 		dev->vqs[index] = vq;
 	return vq;
@@ -1029,6 +1429,8 @@ void vdrv_vq_destroy(struct vdrv_vq *vq)
 		close(vq->call_fd);
 	if (vq->err_fd >= 0)
 		close(vq->err_fd);
+	if (vq->format == VDRV_RING_PACKED)
+		free(vq->packed.pending);
 	free(vq->next);
 	free(vq->chains);
 	free(vq);
@@ -1050,6 +1452,16 @@ int vdrv_vq_set_start_idx(struct vdrv_vq *vq, uint16_t idx)
 	if (vq->num_free != vq->num)
 		return vdrv_fail(EBUSY, "set_start_idx: %u chains in flight",
 				 vq->num - vq->num_free);
+	if (vq->format == VDRV_RING_PACKED) {
+		if (VDRV_PACKED_SLOT(idx) >= vq->num)
+			return vdrv_fail(EINVAL, "set_start_idx: slot %u of %u",
+					 VDRV_PACKED_SLOT(idx), vq->num);
+		if (vq->packed.npending)
+			return vdrv_fail(EBUSY, "set_start_idx: unpublished");
+		vq->ops->set_start_idx(vq, idx);
+		vq->base = (uint32_t)idx | (uint32_t)idx << 16;
+		return 0;
+	}
 	vq->ops->set_start_idx(vq, idx);
 	vq->base = idx;
 	return 0;
@@ -1312,5 +1724,62 @@ int vdrv_split_pop_used(struct vdrv_vq *vq, uint32_t *id, uint32_t *len)
 	*id = le32toh(e->id);
 	*len = le32toh(e->len);
 	vq->last_used_idx++;
+	return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Raw packed-ring access
+ */
+
+int vdrv_packed_set_desc(struct vdrv_vq *vq, unsigned int i, uint64_t addr,
+			 uint32_t len, uint16_t id, uint16_t flags)
+{
+	if (vq->format != VDRV_RING_PACKED || i >= vq->num)
+		return vdrv_fail(EINVAL, "packed_set_desc: %u", i);
+	packed_fill_desc(&vq->packed.desc[i], addr, len, id);
+	vdrv_store16(&vq->packed.desc[i].flags, flags, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int vdrv_packed_push(struct vdrv_vq *vq, const struct vring_packed_desc *d,
+		     unsigned int n)
+{
+	uint16_t pos, head_flags = 0;
+	unsigned int k;
+
+	if (vq->format != VDRV_RING_PACKED || !n || n > vq->num)
+		return vdrv_fail(EINVAL, "packed_push: %u descriptors", n);
+	pos = vq->avail_idx;
+	for (k = 0; k < n; k++) {
+		struct vring_packed_desc *r =
+			&vq->packed.desc[VDRV_PACKED_SLOT(pos)];
+		uint16_t f = (le16toh(d[k].flags) &
+			      ~(VDRV_PDESC_F_AVAIL | VDRV_PDESC_F_USED)) |
+			     packed_avail_bits(VDRV_PACKED_POS_WRAP(pos));
+
+		packed_fill_desc(r, le64toh(d[k].addr), le32toh(d[k].len),
+				 le16toh(d[k].id));
+		if (k)
+			vdrv_store16(&r->flags, f, __ATOMIC_RELAXED);
+		else
+			head_flags = f;
+		pos = packed_advance(vq, pos, 1);
+	}
+	/* (A) */
+	vdrv_store16(&vq->packed.desc[VDRV_PACKED_SLOT(vq->avail_idx)].flags,
+		     head_flags, __ATOMIC_RELEASE);
+	vq->avail_idx = pos;
+	vq->avail_pub = pos;
+	return 0;
+}
+
+int vdrv_packed_pop_used(struct vdrv_vq *vq, unsigned int ndesc,
+			 uint16_t *id, uint32_t *len, uint16_t *flags)
+{
+	if (vq->format != VDRV_RING_PACKED || !ndesc || ndesc > vq->num)
+		return vdrv_fail(EINVAL, "packed_pop_used: ndesc %u", ndesc);
+	if (!packed_peek_used(vq, vq->last_used_idx, id, len, flags))
+		return 0;
+	vq->last_used_idx = packed_advance(vq, vq->last_used_idx, ndesc);
 	return 1;
 }

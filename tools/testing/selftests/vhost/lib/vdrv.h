@@ -26,6 +26,14 @@
  * the legacy 4096-aligned layout: avail and used share a page, and the used
  * ring is not page aligned.
  *
+ * Packed rings (VDRV_VQ_PACKED at vdrv_vq_create(), for a device that
+ * negotiates VIRTIO_F_RING_PACKED) are laid out as tightly: the descriptor
+ * ring (16 * num bytes, 16-aligned), then the driver event suppression area
+ * (4 bytes, 4-aligned), then the device event suppression area (4 bytes,
+ * 4-aligned), passed to SET_VRING_ADDR as desc, avail and used. Every
+ * function below works on both formats with the same meaning; where a field
+ * of struct vdrv_vq means something else for packed, it says so.
+ *
  * Rings are written little-endian (VIRTIO_F_VERSION_1); on x86, the only
  * target, legacy native-endian rings are the same bytes.
  *
@@ -40,8 +48,8 @@
  *
  * The library does not police the driver side of the protocol beyond what
  * it needs to keep its own bookkeeping sound: hostile tests may negotiate
- * one thing and do another, and the vdrv_split_*() raw accessors bypass the
- * bookkeeping altogether.
+ * one thing and do another, and the vdrv_split_*() and vdrv_packed_*() raw
+ * accessors bypass the bookkeeping altogether.
  */
 #ifndef VDRV_H
 #define VDRV_H
@@ -65,7 +73,10 @@
 
 /* More than vhost's default max_mem_regions (64), to test -E2BIG. */
 #define VDRV_MEM_MAX_REGIONS	128
-/* Largest split ring: SET_VRING_NUM takes a power of two <= 32768. */
+/*
+ * Largest ring: SET_VRING_NUM takes a power of two <= 32768 for split
+ * rings, any size <= 32768 for packed ones (positions are 15 bits).
+ */
 #define VDRV_VQ_MAX_NUM		32768
 /* Largest chain vdrv_vq_add_indirect() will build. */
 #define VDRV_INDIRECT_MAX	65536
@@ -219,12 +230,12 @@ int vdrv_dev_start(struct vdrv_dev *dev, const struct vdrv_mem *mem,
 
 enum vdrv_ring_format {
 	VDRV_RING_SPLIT = 0,
-	/* VDRV_RING_PACKED: reserved, not implemented yet. */
+	VDRV_RING_PACKED,
 };
 
 /* vdrv_vq_create() flags */
 #define VDRV_VQ_NO_ERR_FD	0x1u	/* no err eventfd: QEMU < 7.1 */
-#define VDRV_VQ_PACKED		0x2u	/* reserved: -EOPNOTSUPP */
+#define VDRV_VQ_PACKED		0x2u	/* packed ring (VIRTIO_F_RING_PACKED) */
 
 /* Where a split ring lives; all pointers are into guest memory. */
 struct vdrv_split {
@@ -234,6 +245,36 @@ struct vdrv_split {
 	uint16_t *used_event;	/* written by the driver: avail->ring[num] */
 	uint16_t *avail_event;	/* written by the device: used->ring[num] */
 };
+
+/*
+ * Where a packed ring lives; the pointers are into guest memory.
+ *
+ * Ring positions (the driver's next avail slot, its next used slot) are
+ * kept encoded as the kernel's GET/SET_VRING_BASE halves and the event
+ * suppression off_wrap are: slot in bits 0-14, wrap counter in bit 15. A
+ * fresh ring starts at VDRV_PACKED_POS(0, 1) = 0x8000 for both.
+ */
+struct vdrv_packed {
+	struct vring_packed_desc *desc;
+	/* Driver event suppression: written by the driver (SET_VRING_ADDR avail). */
+	struct vring_packed_desc_event *driver;
+	/* Device event suppression: written by the device (SET_VRING_ADDR used). */
+	struct vring_packed_desc_event *device;
+	uint16_t *pending;	/* private: ids added with NO_PUBLISH */
+	unsigned int npending;	/* private */
+};
+
+#define VDRV_PACKED_WRAP	0x8000u
+#define VDRV_PACKED_POS(slot, wrap)	\
+	((uint16_t)((slot) | ((wrap) ? VDRV_PACKED_WRAP : 0)))
+#define VDRV_PACKED_SLOT(pos)	((pos) & 0x7fffu)
+#define VDRV_PACKED_POS_WRAP(pos)	(!!((pos) & VDRV_PACKED_WRAP))
+/*
+ * Descriptor flag masks: bits VRING_PACKED_DESC_F_AVAIL (7) and
+ * VRING_PACKED_DESC_F_USED (15); the uAPI header gives bit numbers only.
+ */
+#define VDRV_PDESC_F_AVAIL	0x0080u
+#define VDRV_PDESC_F_USED	0x8000u
 
 struct vdrv_ring_ops;
 struct vdrv_chain;
@@ -254,18 +295,26 @@ struct vdrv_vq {
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX is on */
 	bool log;			/* SET_VRING_ADDR with F_LOG */
 
-	union {				/* by format; packed will join here */
+	union {				/* by format */
 		struct vdrv_split split;
+		struct vdrv_packed packed;
 	};
 
 	/* EFD_NONBLOCK | EFD_CLOEXEC eventfds; err_fd is -1 with NO_ERR_FD. */
 	int kick_fd, call_fd, err_fd;
 	uint64_t err_count;		/* err signals seen by vdrv_vq_wait() */
 
-	/* Value for SET_VRING_BASE; vdrv_vq_get_base() refreshes it. */
-	uint16_t base;
+	/*
+	 * Value for SET_VRING_BASE; vdrv_vq_get_base() refreshes it. Split:
+	 * the avail index. Packed: the avail position in bits 0-15, the used
+	 * position in bits 16-31 (see struct vdrv_packed).
+	 */
+	uint32_t base;
 
-	/* Driver state. */
+	/*
+	 * Driver state. Split: free-running 16-bit indexes. Packed: encoded
+	 * positions (slot | wrap counter << 15, see struct vdrv_packed).
+	 */
 	/* avail_idx runs ahead of avail_pub while NO_PUBLISH adds wait. */
 	uint16_t avail_idx;		/* next avail slot */
 	uint16_t avail_pub;		/* last idx published */
@@ -273,18 +322,29 @@ struct vdrv_vq {
 	uint16_t last_used_idx;		/* next used entry to reap */
 	bool cb_enabled;		/* used buffer notifications wanted */
 	bool broken;			/* the device broke the protocol */
-	unsigned int num_free;		/* free descriptors */
+	unsigned int num_free;		/* free descriptors (packed: slots) */
+	/* Split: free descriptor list; packed: free buffer id list. */
 	uint16_t free_head;
-	uint16_t *next;			/* private descriptor links */
+	uint16_t *next;			/* private descriptor (packed: id) links */
 	struct vdrv_chain *chains;	/* private per-head state */
 };
 
 /*
- * vdrv_vq_create() - allocate a split ring of @num entries (a power of two,
- * 1..VDRV_VQ_MAX_NUM) in @mem, create its kick, call and err eventfds and
- * register it with @dev as vring @index. @dev may be NULL for a vq served by
- * an in-process fake device. NULL + errno on failure (EBUSY if @index is
- * taken, EOPNOTSUPP for VDRV_VQ_PACKED).
+ * vdrv_vq_create() - allocate a ring of @num entries in @mem (split: a power
+ * of two, 1..VDRV_VQ_MAX_NUM; with VDRV_VQ_PACKED a packed ring of any size
+ * 1..VDRV_VQ_MAX_NUM), create its kick, call and err eventfds and register
+ * it with @dev as vring @index. @dev may be NULL for a vq served by an
+ * in-process fake device. NULL + errno on failure (EBUSY if @index is
+ * taken, EINVAL for a bad size or flag).
+ *
+ * A packed vq is for a device that negotiated VIRTIO_F_RING_PACKED: the
+ * caller includes that bit in the features it gives vdrv_dev_start(), and
+ * the driver side follows virtio 1.1 §2.8: buffer ids from a free list, the
+ * id written into every descriptor of a chain, a chain's head flags written
+ * last (one release store publishes it), indirect tables of packed
+ * descriptors with only WRITE set, event suppression through the driver and
+ * device areas (off_wrap with EVENT_IDX, else ENABLE/DISABLE), and one used
+ * descriptor per chain, the next one ndesc slots further on.
  */
 struct vdrv_vq *vdrv_vq_create(struct vdrv_dev *dev, struct vdrv_mem *mem,
 			       unsigned int index, unsigned int num,
@@ -306,13 +366,19 @@ void vdrv_vq_set_features(struct vdrv_vq *vq, uint64_t features);
  * attached), avail_event = @idx (a kick is due for the next entry, as in a
  * zeroed ring at 0) and the SET_VRING_BASE value. -EBUSY while chains are
  * in flight.
+ *
+ * Packed: @idx is a position (slot | wrap counter << 15, slot < num, else
+ * -EINVAL) where both the driver's avail and used positions start, as in a
+ * ring whose every buffer was used: descriptors before the slot carry the
+ * AVAIL/USED bits of this lap, the rest those of the previous one, the
+ * device area says ENABLE, and SET_VRING_BASE gets @idx | @idx << 16.
  */
 int vdrv_vq_set_start_idx(struct vdrv_vq *vq, uint16_t idx);
 
 /*
  * vdrv_vq_addr() - the SET_VRING_ADDR argument for @vq: ring addresses are
  * this process's own virtual addresses (QEMU passes its VAs), the log
- * address is the used ring's GPA.
+ * address is the used ring's GPA (packed: the device area's).
  */
 void vdrv_vq_addr(const struct vdrv_vq *vq, struct vhost_vring_addr *addr);
 
@@ -359,8 +425,9 @@ struct vdrv_buf {
  * vdrv_vq_add() - post a chain of @n_out device-readable buffers followed by
  * @n_in device-writable ones, and publish it in the avail ring. @cookie
  * (non-NULL) comes back from vdrv_vq_get_used(). Returns the head
- * descriptor index, or -ENOSPC (not enough free descriptors), -EFAULT (a
- * @ptr outside guest memory) or -EINVAL; on failure nothing changed.
+ * descriptor index (packed: the buffer id), or -ENOSPC (not enough free
+ * descriptors), -EFAULT (a @ptr outside guest memory) or -EINVAL; on failure
+ * nothing changed.
  */
 int vdrv_vq_add(struct vdrv_vq *vq, const struct vdrv_buf *out, int n_out,
 		const struct vdrv_buf *in, int n_in, void *cookie);
@@ -385,7 +452,9 @@ void vdrv_vq_publish(struct vdrv_vq *vq);
 /*
  * vdrv_vq_kick_prepare() - does the device want a kick for what was
  * published since the last decision? With EVENT_IDX: vdrv_need_event() on
- * the device's avail_event; without: used->flags lacks NO_NOTIFY.
+ * the device's avail_event; without: used->flags lacks NO_NOTIFY. Packed:
+ * the device area's flags: DISABLE no, ENABLE yes, DESC (with EVENT_IDX)
+ * if its off_wrap lies among the slots published since the last decision.
  */
 bool vdrv_vq_kick_prepare(struct vdrv_vq *vq);
 
@@ -401,6 +470,7 @@ int vdrv_vq_kick_force(struct vdrv_vq *vq);
  * when there is none, EPROTO once the device broke the protocol (used id
  * not in flight, length larger than the chain's writable bytes, used idx
  * more than num ahead); the vq then stays broken, see vdrv_last_error().
+ * Packed: the length is the descriptor's when it has WRITE set, else 0.
  */
 void *vdrv_vq_get_used(struct vdrv_vq *vq, uint32_t *len);
 
@@ -418,7 +488,9 @@ bool vdrv_vq_enable_cb(struct vdrv_vq *vq);
  * vdrv_vq_disable_cb() - ask for no used buffer notifications: without
  * EVENT_IDX by VRING_AVAIL_F_NO_INTERRUPT, with it by parking used_event
  * half the index space away (the flag must then stay 0, per the spec).
- * Advisory: the device may still notify.
+ * Packed: the driver area's flags say DISABLE, in both modes (with
+ * notifications on they say DESC, off_wrap the next used position, with
+ * EVENT_IDX, else ENABLE). Advisory: the device may still notify.
  */
 void vdrv_vq_disable_cb(struct vdrv_vq *vq);
 
@@ -462,6 +534,30 @@ int vdrv_split_push_avail(struct vdrv_vq *vq, uint16_t head);
 int vdrv_split_set_avail_idx(struct vdrv_vq *vq, uint16_t idx);
 /* Take the next used entry as is: 1 and *@id, *@len set; 0 if none. */
 int vdrv_split_pop_used(struct vdrv_vq *vq, uint32_t *id, uint32_t *len);
+
+/* ------------------------------------------------------------------------
+ * Raw packed-ring access for hostile tests: the same contract as the split
+ * ones (no free list, no cookies, no checks); -EINVAL on a split vq.
+ */
+
+/* Write descriptor slot @i (< num) exactly as given, flags included. */
+int vdrv_packed_set_desc(struct vdrv_vq *vq, unsigned int i, uint64_t addr,
+			 uint32_t len, uint16_t id, uint16_t flags);
+/*
+ * Make @n (1..num) descriptors available at the driver's next slots, as
+ * given but with the AVAIL/USED bits of their lap ORed in (so a chain must
+ * say NEXT itself), the first one's flags written last; the avail position
+ * moves on by @n. Kicking is the caller's business.
+ */
+int vdrv_packed_push(struct vdrv_vq *vq, const struct vring_packed_desc *d,
+		     unsigned int n);
+/*
+ * Take the used descriptor at the driver's next used slot as is: 1 with
+ * *@id, *@len (raw), *@flags set and the used position moved on by @ndesc
+ * (the slots the chain took); 0 if the slot is not used.
+ */
+int vdrv_packed_pop_used(struct vdrv_vq *vq, unsigned int ndesc,
+			 uint16_t *id, uint32_t *len, uint16_t *flags);
 
 /* vdrv_last_error() - what the calling thread's last failure was. */
 const char *vdrv_last_error(void);
