@@ -21,6 +21,7 @@
 #include <linux/virtio_net.h>
 
 #include "net.h"
+#include "net_trace.h"
 
 /* Give back the @count chains just gathered for one packet. */
 static void vhost_net_rx_unget(struct vhost_net_vq *nvq, unsigned int count)
@@ -288,6 +289,8 @@ next:
 		}
 	}
 	vhost_net_flush_used(nvq);
+	if (pkts)
+		trace_kvhost_net_rx_batch(vq, pkts, bytes);
 	/* A packet that came in meanwhile queues us again at once. */
 	if (rearm)
 		kvh_poll_start(&nvq->sock_poll, vq->worker, nvq->file);

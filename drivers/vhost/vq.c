@@ -18,9 +18,30 @@
 #include <linux/vhost.h>
 
 #include "kvhost.h"
+#include "core_trace.h"
 
 /* Upstream's per-chain segment limit; also a bound on work per chain. */
 #define KVH_MAX_IOV	UIO_MAXIOV
+
+/*
+ * The kick poller's work: the backend's handler. The indirection lets the
+ * kick tracepoint tell a queue's kick poller from a backend's own pollers.
+ */
+static void kvh_vq_kick_work(struct kvh_work *work)
+{
+	struct kvh_vq *vq = container_of(work, struct kvh_vq, poll.work);
+
+	if (vq->handle_kick)
+		vq->handle_kick(work);
+}
+
+/* See trace_vq.h. */
+struct kvh_vq *kvh_poll_to_vq(struct kvh_poll *poll)
+{
+	if (poll->work.fn != kvh_vq_kick_work)
+		return NULL;
+	return container_of(poll, struct kvh_vq, poll);
+}
 
 /**
  * kvh_vq_init() - prepare a virtqueue
@@ -37,7 +58,7 @@ int kvh_vq_init(struct kvh_vq *vq, struct kvh_dev *dev, kvh_work_fn_t kick)
 	vq->dev = dev;
 	mutex_init(&vq->mutex);
 	vq->handle_kick = kick;
-	kvh_poll_init(&vq->poll, kick, EPOLLIN);
+	kvh_poll_init(&vq->poll, kvh_vq_kick_work, EPOLLIN);
 	vq->chain.max_iov = KVH_MAX_IOV;
 	vq->chain.iov = kvmalloc_array(KVH_MAX_IOV, sizeof(*vq->chain.iov),
 				       GFP_KERNEL_ACCOUNT);
@@ -106,6 +127,7 @@ void kvh_vq_signal(struct kvh_vq *vq)
 	if (vq->call_ctx && kvr_should_notify(&vq->ring)) {
 		eventfd_signal(vq->call_ctx, 1);
 		vq->stats.calls++;
+		trace_kvhost_vq_signal(vq, vq->stats.calls);
 	}
 }
 EXPORT_SYMBOL_NS_GPL(kvh_vq_signal, KVH_NS);
@@ -128,6 +150,7 @@ void kvh_vq_error(struct kvh_vq *vq)
 		;
 	pr_debug("vq %u: %s (0x%llx)\n", i, kvr_error_name(vq->ring.error),
 		 vq->ring.error_info);
+	trace_kvhost_vq_error(vq);
 	if (vq->err_ctx)
 		eventfd_signal(vq->err_ctx, 1);
 }
@@ -234,6 +257,7 @@ int kvh_vq_start(struct kvh_vq *vq, void *backend)
 			return ret;
 		}
 	}
+	trace_kvhost_backend_attach(vq);
 	/* Buffers the guest queued before we started need no kick. */
 	kvh_poll_queue(&vq->poll);
 	return 0;
@@ -256,6 +280,8 @@ void *kvh_vq_stop(struct kvh_vq *vq)
 	lockdep_assert_held(&vq->mutex);
 	kvh_poll_stop(&vq->poll);
 	vq->backend = NULL;
+	if (backend)
+		trace_kvhost_backend_detach(vq);
 	return backend;
 }
 EXPORT_SYMBOL_NS_GPL(kvh_vq_stop, KVH_NS);

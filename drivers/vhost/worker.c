@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 
 #include "kvhost.h"
+#include "core_trace.h"
 
 /**
  * kvh_work_init() - prepare a work item
@@ -230,6 +231,12 @@ static int kvh_poll_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 	if (mask && !(mask & poll->mask))
 		return 0;
 	poll->wakeups++;
+	if (trace_kvhost_vq_kick_enabled()) {
+		struct kvh_vq *vq = kvh_poll_to_vq(poll);
+
+		if (vq)
+			trace_kvhost_vq_kick(vq, poll->wakeups);
+	}
 	kvh_work_queue(poll->worker, &poll->work);
 	return 0;
 }

@@ -99,6 +99,43 @@ fi
 # Count the nested kselftest results (see count_kselftests in lib.sh).
 count_kselftests "$RES/selftests.tap" $progs
 
+# Installed as a host admin installs it (make install, DKMS, modprobe, the
+# /dev/vhost-net autoload, the udev rule, both uninstalls), in a VM boot of
+# its own with none of our modules preloaded. "dkms add" and "dkms build"
+# run here, natively, from a clean copy into a private DKMS tree (compiling
+# under TCG would take longer than the suite may); the guest installs that
+# build with "dkms install" (see install.sh).
+dkms_prebuild() {
+	local d=$RES/dkms v kver
+
+	v=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' \
+		"$(make -s --no-print-directory print-kdir)/include/generated/utsrelease.h")
+	[ -n "$v" ] && [ -n "$kver" ] || return 1
+	rm -rf "$d"
+	mkdir -p "$d/tree" "$d/src/kvhost-$v"
+	tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
+		--exclude='.*.cmd' Kbuild Makefile dkms.conf compat drivers include \
+		udev | tar -xf - -C "$d/src/kvhost-$v" || return 1
+	dkms add --dkmstree "$d/tree" --sourcetree "$d/src" -m kvhost -v "$v" &&
+	dkms build --dkmstree "$d/tree" --sourcetree "$d/src" -m kvhost -v "$v" \
+		-k "$kver" --kernelsourcedir "$(make -s --no-print-directory print-kdir)"
+}
+if step dkms_build_host dkms-build dkms_prebuild; then
+	tools/testing/vm/run-vm.sh --no-modules --timeout 1500 \
+		--log "$RES/install-console.log" --out "$RES/install.tap" -- \
+		env KVHOST_DKMS_PREBUILT="$RES/dkms" \
+		"$SELFTESTS/install.sh" >/dev/null 2>&1
+	rc=$?
+	touch "$RES/install.tap"
+	count_tap install "$RES/install.tap"
+	[ $rc -eq 0 ] || [ $rc -eq 1 ] ||
+		record install_vm fail "run-vm returned $rc; see $RES/install-console.log"
+fi
+
+# Documentation/ builds with Debian's sphinx, warnings as errors.
+step htmldocs htmldocs make htmldocs
+
 # The main job, as a host would run it: an unmodified Debian QEMU in the VM
 # runs a guest with -netdev tap,vhost=on,queues=2 and an MSI-X virtio-net;
 # the guest must ping through our vhost_net, with no userspace fallback and

@@ -15,6 +15,8 @@ PKGS=(
 	iproute2 procps util-linux coreutils		# tools the tests call
 	perl						# checkpatch
 	clang libclang-rt-14-dev			# the vring fuzzer
+	dkms udev					# install.sh: DKMS, udevadm
+	python3 python3-sphinx				# make htmldocs, install.sh
 )
 
 missing=()
