@@ -13,6 +13,7 @@
 
 #include <linux/net.h>
 #include <linux/uio.h>
+#include <net/xdp.h>
 
 #include "kvhost.h"
 
@@ -45,6 +46,15 @@ enum {
  * @rx_gpa: RX only: their guest-physical addresses, for the dirty log
  * @rx_nseg: RX only: how many segments each gathered chain has
  * @dropped: packets dropped (TX: the tap refused them; RX: no room)
+ * @rx_ring: RX only: the tap's queue of packets, consumed in batches, or
+ *	NULL for a backend without one (see net_rx.c)
+ * @rx_batch: RX only: packets taken from @rx_ring, VHOST_NET_BATCH entries
+ * @rx_head: the next packet of @rx_batch to deliver
+ * @rx_tail: how many @rx_batch holds
+ * @tx_xdp: TX only: packets copied out of the guest and not yet handed to
+ *	the tap, VHOST_NET_BATCH entries (see net_tx.c)
+ * @tx_nxdp: how many of @tx_xdp are filled
+ * @tx_frag: TX only: the page those packets are copied into
  *
  * Everything but @vq is protected by @vq.mutex; see the file comment.
  */
@@ -58,6 +68,13 @@ struct vhost_net_vq {
 	u64 *rx_gpa;			/* protected by vq.mutex */
 	unsigned int *rx_nseg;		/* protected by vq.mutex */
 	u64 dropped;			/* protected by vq.mutex */
+	struct ptr_ring *rx_ring;	/* protected by vq.mutex */
+	void **rx_batch;		/* protected by vq.mutex */
+	unsigned int rx_head;		/* protected by vq.mutex */
+	unsigned int rx_tail;		/* protected by vq.mutex */
+	struct xdp_buff *tx_xdp;	/* protected by vq.mutex */
+	unsigned int tx_nxdp;		/* protected by vq.mutex */
+	struct page_frag tx_frag;	/* protected by vq.mutex */
 };
 
 /**
@@ -81,6 +98,10 @@ void vhost_net_hdr_lens(const struct kvh_vq *vq, size_t *vhost_hlen,
 			size_t *sock_hlen);
 int vhost_net_flush_used(struct vhost_net_vq *nvq);
 void vhost_net_handle_tx(struct vhost_net_vq *nvq);
+int vhost_net_tx_init(struct vhost_net_vq *nvq);
+void vhost_net_tx_free(struct vhost_net_vq *nvq);
 void vhost_net_handle_rx(struct vhost_net_vq *nvq);
+void vhost_net_rx_attach(struct vhost_net_vq *nvq, struct file *file);
+void vhost_net_rx_detach(struct vhost_net_vq *nvq);
 
 #endif /* KVHOST_NET_H */

@@ -15,10 +15,23 @@
  * When the guest has no buffers, packets stay in the tap (which drops when
  * its queue overflows, as upstream) and the tap is not polled: the guest's
  * next kick brings us back.
+ *
+ * tun and macvtap keep their packets in a ptr_ring. We take up to
+ * VHOST_NET_BATCH of them at once under one lock (rather than a lock for
+ * the peek and another for the read of every packet), and hand each to
+ * recvmsg() in msg_control, which makes the tap copy that packet out
+ * instead of dequeuing one itself. Packets taken but not delivered go back
+ * to the front of the ring when the queue is detached.
  */
+#include <linux/if_tap.h>
+#include <linux/if_tun.h>
+#include <linux/if_vlan.h>
+#include <linux/ptr_ring.h>
+#include <linux/skbuff.h>
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
+#include <net/xdp.h>
 
 #include "net.h"
 #include "net_trace.h"
@@ -40,13 +53,14 @@ static void vhost_net_rx_unget(struct vhost_net_vq *nvq, unsigned int count)
  * Gather writable chains for @datalen bytes, at most @max_chains of them,
  * into nvq->rx_iov and after the pending entries of nvq->heads (each with
  * the bytes it will get). Return: 0 with *@count chains in *@niov segments;
- * -ENOSPC if the guest has too few buffers, -EMSGSIZE if the packet cannot
- * fit, -EIO if the guest broke the ring (ring error set). On failure
- * nothing is consumed.
+ * -ENOSPC if the guest has too few buffers (*@mark then says where they ran
+ * out, for kvr_enable_notify_at()), -EMSGSIZE if the packet cannot fit,
+ * -EIO if the guest broke the ring (ring error set). On failure nothing is
+ * consumed.
  */
 static int vhost_net_rx_gather(struct vhost_net_vq *nvq, u32 datalen,
 			       unsigned int max_chains, unsigned int *count,
-			       unsigned int *niov)
+			       unsigned int *niov, u16 *mark)
 {
 	struct kvr_used *heads = nvq->heads + nvq->nheads;
 	struct kvh_vq *vq = &nvq->vq;
@@ -63,6 +77,7 @@ static int vhost_net_rx_gather(struct vhost_net_vq *nvq, u32 datalen,
 		if (ret < 0)
 			goto unget;
 		if (!ret) {
+			*mark = kvr_avail_mark(&vq->ring);
 			ret = -ENOSPC;
 			goto unget;
 		}
@@ -98,13 +113,89 @@ unget:
 	return ret;
 }
 
+/**
+ * vhost_net_rx_attach() - use the tap's packet ring, if it has one
+ * @nvq: the RX queue, with its mutex held, just attached to @file
+ * @file: a tun/tap or macvtap file
+ */
+void vhost_net_rx_attach(struct vhost_net_vq *nvq, struct file *file)
+{
+	struct ptr_ring *ring;
+
+	lockdep_assert_held(&nvq->vq.mutex);
+	ring = tun_get_tx_ring(file);
+	if (IS_ERR(ring))
+		ring = tap_get_ptr_ring(file);
+	nvq->rx_ring = IS_ERR(ring) ? NULL : ring;
+	nvq->rx_head = 0;
+	nvq->rx_tail = 0;
+}
+
+/**
+ * vhost_net_rx_detach() - give the packets taken but not delivered back
+ * @nvq: the RX queue, with its mutex held, being detached
+ *
+ * They go back to the front of the tap's ring, in order, so that nothing
+ * is lost across a stop and start (or what does not fit is freed, as the
+ * tap itself would drop it).
+ */
+void vhost_net_rx_detach(struct vhost_net_vq *nvq)
+{
+	lockdep_assert_held(&nvq->vq.mutex);
+	if (nvq->rx_ring && nvq->rx_tail > nvq->rx_head)
+		ptr_ring_unconsume(nvq->rx_ring, nvq->rx_batch + nvq->rx_head,
+				   nvq->rx_tail - nvq->rx_head, tun_ptr_free);
+	nvq->rx_ring = NULL;
+	nvq->rx_head = 0;
+	nvq->rx_tail = 0;
+}
+
+/* The length recvmsg() will report for a packet of the tap's ring. */
+static int vhost_net_rx_ptr_len(void *ptr)
+{
+	struct sk_buff *skb = ptr;
+
+	if (tun_is_xdp_frame(ptr))
+		return tun_ptr_to_xdp(ptr)->len;
+	return skb->len + (skb_vlan_tag_present(skb) ? VLAN_HLEN : 0);
+}
+
+/*
+ * The length of the next packet, 0 if there is none. With a ring, refill
+ * the batch first.
+ */
+static int vhost_net_rx_peek(struct vhost_net_vq *nvq, struct socket *sock)
+{
+	if (!nvq->rx_ring)
+		return sock->ops->peek_len ? sock->ops->peek_len(sock) : 0;
+	if (nvq->rx_head == nvq->rx_tail) {
+		nvq->rx_head = 0;
+		nvq->rx_tail = ptr_ring_consume_batched(nvq->rx_ring,
+							nvq->rx_batch,
+							VHOST_NET_BATCH);
+		if (!nvq->rx_tail)
+			return 0;
+	}
+	return vhost_net_rx_ptr_len(nvq->rx_batch[nvq->rx_head]);
+}
+
+/* The packet the next recvmsg() must deliver (NULL: the tap picks it). */
+static void *vhost_net_rx_next(struct vhost_net_vq *nvq)
+{
+	return nvq->rx_ring ? nvq->rx_batch[nvq->rx_head++] : NULL;
+}
+
 /* Drop the tap's next packet: read it into a byte, truncated. */
-static void vhost_net_rx_discard(struct socket *sock)
+static void vhost_net_rx_discard(struct vhost_net_vq *nvq, struct socket *sock)
 {
 	struct msghdr msg = { 0 };
 	struct kvec kv;
 	u8 byte;
 
+	if (nvq->rx_ring) {
+		tun_ptr_free(vhost_net_rx_next(nvq));
+		return;
+	}
 	kv.iov_base = &byte;
 	kv.iov_len = sizeof(byte);
 	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, sizeof(byte));
@@ -180,7 +271,7 @@ void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 	struct msghdr msg;
 	size_t bytes = 0;
 	u32 sock_len, vhost_len;
-	u16 seen;
+	u16 mark = 0;
 	int ret;
 
 	mutex_lock(&vq->mutex);
@@ -198,7 +289,7 @@ void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 	}
 
 	for (;;) {
-		ret = sock->ops->peek_len ? sock->ops->peek_len(sock) : 0;
+		ret = vhost_net_rx_peek(nvq, sock);
 		if (ret <= 0) {
 			rearm = true;
 			break;
@@ -207,28 +298,29 @@ void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 		vhost_len = sock_len + vhost_hlen;
 
 		ret = vhost_net_rx_gather(nvq, vhost_len, max_chains, &count,
-					  &niov);
+					  &niov, &mark);
 		if (ret == -ENOSPC) {
-			seen = vq->ring.avail_idx;
-			ret = kvr_enable_notify(&vq->ring);
+			/*
+			 * The buffers before the mark, if any, are too few
+			 * for this packet: wait for the guest to add some
+			 * past them (a kick for the ones it already made
+			 * available would never come), and look again only
+			 * if it did meanwhile, or we would spin. The same on
+			 * split and packed rings.
+			 */
+			ret = kvr_enable_notify_at(&vq->ring, mark);
 			if (ret < 0) {
 				kvh_vq_error(vq);
 				break;
 			}
-			/*
-			 * 1 only says that some buffers wait, maybe too few
-			 * for this packet: look again only if the guest
-			 * added some since we last read its index, or we
-			 * would spin. Split rings only: packed rings keep no
-			 * avail_idx, one reason RING_PACKED is not offered.
-			 */
-			if (!ret || vq->ring.avail_idx == seen)
+			if (!ret)
 				break;
 			if (kvr_disable_notify(&vq->ring)) {
 				kvh_vq_error(vq);
 				break;
 			}
-			continue;
+			/* A guest that keeps adding too little: weigh it. */
+			goto next;
 		}
 		if (ret == -EIO) {
 			kvh_vq_error(vq);
@@ -237,12 +329,14 @@ void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 		if (ret == -EMSGSIZE) {
 			pr_debug("rx: dropped a %u byte packet: no room\n",
 				 sock_len);
-			vhost_net_rx_discard(sock);
+			vhost_net_rx_discard(nvq, sock);
 			nvq->dropped++;
 			goto next;
 		}
 
 		memset(&msg, 0, sizeof(msg));
+		/* Consumed by recvmsg() whatever it returns. */
+		msg.msg_control = vhost_net_rx_next(nvq);
 		iov_iter_init(&msg.msg_iter, ITER_DEST, nvq->rx_iov, niov,
 			      vhost_len);
 		fixup = msg.msg_iter;

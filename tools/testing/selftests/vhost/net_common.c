@@ -112,6 +112,7 @@ enum ktap_result net_env_init(struct net_env *e, enum net_tap tap,
 			      uint64_t want, unsigned int num, size_t memsize,
 			      unsigned int mtu, bool no_backend)
 {
+	unsigned int vq_flags;
 	uint64_t offered;
 
 	memset(e, 0, sizeof(*e));
@@ -144,8 +145,9 @@ enum ktap_result net_env_init(struct net_env *e, enum net_tap tap,
 
 		KTAP_OK(ioctl(e->tap, TUNSETVNETHDRSZ, &hdr));
 	}
-	e->rx = vdrv_vq_create(e->dev, e->mem, 0, num, 0);
-	e->tx = vdrv_vq_create(e->dev, e->mem, 1, num, 0);
+	vq_flags = want & BIT(VIRTIO_F_RING_PACKED) ? VDRV_VQ_PACKED : 0;
+	e->rx = vdrv_vq_create(e->dev, e->mem, 0, num, vq_flags);
+	e->tx = vdrv_vq_create(e->dev, e->mem, 1, num, vq_flags);
 	KTAP_CHECK(e->rx && e->tx, "%s", vdrv_last_error());
 	VOK(vdrv_dev_start(e->dev, e->mem, want));
 	if (!no_backend) {
@@ -268,4 +270,167 @@ int net_pkt_send(struct net_env *e, const uint8_t *buf, size_t len)
 		usleep(1000);
 	}
 	return -ETIMEDOUT;
+}
+
+uint32_t net_base_after(const struct vdrv_vq *vq, unsigned int n)
+{
+	uint32_t pos;
+
+	if (vq->format != VDRV_RING_PACKED)
+		return (uint16_t)n;
+	/* Both wrap counters start at 1 and flip at every lap. */
+	pos = n % vq->num | ((n / vq->num) % 2 ? 0 : 0x8000);
+	return pos | pos << 16;
+}
+
+/* ------------------------------------------------------------------------
+ * Multiqueue taps, macvtaps and IP frames
+ */
+
+int net_pkt_open(int ifindex)
+{
+	return open_pkt(ifindex);
+}
+
+enum ktap_result net_env_init_fd(struct net_env *e, uint64_t want,
+				 unsigned int num, size_t memsize,
+				 bool no_backend)
+{
+	unsigned int vq_flags;
+	uint64_t offered;
+
+	e->dev = vdrv_open("/dev/vhost-net");
+	KTAP_SKIP_IF(!e->dev && errno == ENOENT, "no /dev/vhost-net");
+	KTAP_CHECK(e->dev, "%s", vdrv_last_error());
+	e->mem = vdrv_mem_create(memsize);
+	KTAP_CHECK(e->mem, "%s", vdrv_last_error());
+	VOK(vdrv_set_owner(e->dev));
+	VOK(vdrv_get_features(e->dev, &offered));
+	KTAP_CHECK((want & ~offered) == 0,
+		   "want 0x%llx, offered 0x%llx", (unsigned long long)want,
+		   (unsigned long long)offered);
+	e->features = want;
+	e->hdr_len = want & (BIT(VIRTIO_F_VERSION_1) |
+			     BIT(VIRTIO_NET_F_MRG_RXBUF)) ?
+		     NET_HDR_LEN : NET_HDR_LEN_LEGACY;
+	vq_flags = want & BIT(VIRTIO_F_RING_PACKED) ? VDRV_VQ_PACKED : 0;
+	e->rx = vdrv_vq_create(e->dev, e->mem, 0, num, vq_flags);
+	e->tx = vdrv_vq_create(e->dev, e->mem, 1, num, vq_flags);
+	KTAP_CHECK(e->rx && e->tx, "%s", vdrv_last_error());
+	VOK(vdrv_dev_start(e->dev, e->mem, want));
+	if (!no_backend) {
+		VOK(vdrv_net_set_backend(e->dev, 0, e->tap));
+		VOK(vdrv_net_set_backend(e->dev, 1, e->tap));
+	}
+	return KTAP_PASS;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+size_t net_l4_csum_off(const uint8_t *buf)
+{
+	return NET_L4_OFF + (buf[NET_IP_OFF + 9] == IPPROTO_TCP ? 16 : 6);
+}
+
+/* The pseudo-header sum of the frame's L4 segment, unfolded. */
+static uint32_t pseudo_sum(const uint8_t *buf, size_t len)
+{
+	uint32_t sum = csum_add(0, buf + NET_IP_OFF + 12, 8);
+
+	return sum + buf[NET_IP_OFF + 9] + (uint32_t)(len - NET_L4_OFF);
+}
+
+uint16_t net_l4_pseudo_csum(const uint8_t *buf, size_t len)
+{
+	return csum_fold(pseudo_sum(buf, len));
+}
+
+bool net_l4_csum_ok(const uint8_t *buf, size_t len)
+{
+	uint32_t sum = csum_add(pseudo_sum(buf, len), buf + NET_L4_OFF,
+				len - NET_L4_OFF);
+
+	return csum_fold(sum) == 0xffff;
+}
+
+size_t net_ip_frame(uint8_t *buf, size_t len, int proto, uint16_t sport,
+		    uint16_t dport, uint32_t seq)
+{
+	static const uint8_t mac[12] = { 0x02, 0, 0, 0, 0, 0x02,
+					 0x02, 0, 0, 0, 0, 0x01 };
+	size_t l4len = proto == IPPROTO_TCP ? NET_TCP_HLEN : NET_UDP_HLEN;
+	size_t hlen = NET_L4_OFF + l4len, i;
+	uint8_t *ip = buf + NET_IP_OFF, *l4 = buf + NET_L4_OFF;
+	uint16_t csum;
+
+	memcpy(buf, mac, sizeof(mac));
+	put16(buf + 12, ETHERTYPE_IP);
+	memset(ip, 0, hlen - NET_IP_OFF);
+	ip[0] = 0x45;
+	put16(ip + 2, len - NET_IP_OFF);
+	put16(ip + 4, seq);
+	ip[6] = 0x40;			/* DF */
+	ip[8] = 64;
+	ip[9] = proto;
+	memcpy(ip + 12, (const uint8_t[]){ 192, 0, 2, 1, 192, 0, 2, 2 }, 8);
+	put16(ip + 10, ~csum_fold(csum_add(0, ip, 20)));
+	put16(l4, sport);
+	put16(l4 + 2, dport);
+	if (proto == IPPROTO_TCP) {
+		put16(l4 + 4, seq >> 16);	/* sequence number */
+		put16(l4 + 6, seq);
+		l4[12] = 5 << 4;		/* data offset */
+		l4[13] = 0x18;			/* PSH, ACK */
+		put16(l4 + 14, 65535);		/* window */
+	} else {
+		put16(l4 + 4, len - NET_L4_OFF);
+	}
+	for (i = hlen; i < len; i++)
+		buf[i] = pattern(seq, i);
+	buf[hlen] = seq >> 24;
+	buf[hlen + 1] = seq >> 16;
+	buf[hlen + 2] = seq >> 8;
+	buf[hlen + 3] = seq;
+	csum = ~csum_fold(csum_add(pseudo_sum(buf, len), l4, len - NET_L4_OFF));
+	if (proto == IPPROTO_UDP && !csum)
+		csum = 0xffff;
+	put16(buf + net_l4_csum_off(buf), csum);
+	return hlen;
+}
+
+int64_t net_ip_frame_seq(const uint8_t *buf, size_t len)
+{
+	size_t hlen;
+
+	if (len < NET_L4_OFF + NET_UDP_HLEN + 4 || buf[12] != 0x08 ||
+	    buf[13] != 0 || buf[NET_IP_OFF] != 0x45)
+		return -1;
+	hlen = NET_L4_OFF + (buf[NET_IP_OFF + 9] == IPPROTO_TCP ?
+			     NET_TCP_HLEN : NET_UDP_HLEN);
+	if (len < hlen + 4)
+		return -1;
+	return (uint32_t)buf[hlen] << 24 | buf[hlen + 1] << 16 |
+	       buf[hlen + 2] << 8 | buf[hlen + 3];
 }

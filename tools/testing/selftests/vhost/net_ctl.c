@@ -14,6 +14,9 @@
  *  - SET_VRING_CALL and SET_MEM_TABLE while traffic runs.
  *  - Dirty logging: every guest page RX wrote, and the used ring, is marked.
  *  - RESET_OWNER and close() under traffic.
+ *
+ * All but the SET_BACKEND errors run on split and on packed rings; the case
+ * names say which.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -223,8 +226,24 @@ static enum ktap_result backend_errors(void)
  * Stop/start exactness
  */
 
+/*
+ * The base after a stop: both halves (packed) or the index (split) where
+ * @n one-descriptor chains leave a fresh ring; split: also used->idx in
+ * guest memory, packed: the driver's used position once all is reaped.
+ */
+static enum ktap_result base_is(const struct vdrv_vq *vq, unsigned int base,
+				unsigned int n)
+{
+	KTAP_EXPECT_EQ(base, net_base_after(vq, n));
+	if (vq->format == VDRV_RING_PACKED)
+		KTAP_EXPECT_EQ(base >> 16, vq->last_used_idx);
+	else
+		KTAP_EXPECT_EQ(base, vq->split.used->idx);
+	return KTAP_PASS;
+}
+
 /* Detach TX at random moments of a flood; base == used == frames out. */
-static enum ktap_result stop_start_tx(void)
+static enum ktap_result stop_start_tx(enum net_ring ring)
 {
 	enum { NUM = 256, TOTAL = 3000 };
 	uint32_t posted = 0, done = 0, out = 0, *c;
@@ -234,8 +253,8 @@ static enum ktap_result stop_start_tx(void)
 	struct slots s;
 	int n;
 
-	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, NUM, 4 * MIB, 1500,
-			 false);
+	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG | net_ring_features(ring),
+			 NUM, 4 * MIB, 1500, false);
 	if (r != KTAP_PASS)
 		return r;
 	if (slots_init(&e, &s, NUM, 1600) != KTAP_PASS)
@@ -248,12 +267,12 @@ static enum ktap_result stop_start_tx(void)
 		/* QEMU's stop, in the middle of it. */
 		VOK(vdrv_net_set_backend(e.dev, 1, -1));
 		VOK(vdrv_vq_get_base(e.tx, &base));
-		KTAP_EXPECT_EQ(base, e.tx->split.used->idx);
 		while ((c = vdrv_vq_get_used(e.tx, NULL))) {
 			KTAP_EXPECT_EQ(*c, done);
 			done++;
 		}
-		KTAP_EXPECT_EQ((uint16_t)base, (uint16_t)done);
+		if (base_is(e.tx, base, done) != KTAP_PASS)
+			return KTAP_FAIL;
 		/* Exactly the completed frames went out, no more. */
 		for (; out < done; out++)
 			if (host_got(&e, out, 5000) != KTAP_PASS)
@@ -274,7 +293,7 @@ static enum ktap_result stop_start_tx(void)
 }
 
 /* Detach RX while the tap is full of frames; nothing lost or repeated. */
-static enum ktap_result stop_start_rx(void)
+static enum ktap_result stop_start_rx(enum net_ring ring)
 {
 	enum { NUM = 256, TOTAL = 2400, BURST = 400 };
 	uint32_t sent = 0, seen = 0, used = 0;
@@ -283,8 +302,8 @@ static enum ktap_result stop_start_rx(void)
 	enum ktap_result r;
 	struct slots s;
 
-	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, NUM, 4 * MIB, 2000,
-			 false);
+	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG | net_ring_features(ring),
+			 NUM, 4 * MIB, 2000, false);
 	if (r != KTAP_PASS)
 		return r;
 	if (slots_init(&e, &s, 64, 2048) != KTAP_PASS ||
@@ -307,7 +326,6 @@ static enum ktap_result stop_start_rx(void)
 		}
 		VOK(vdrv_net_set_backend(e.dev, 0, -1));
 		VOK(vdrv_vq_get_base(e.rx, &base));
-		KTAP_EXPECT_EQ(base, e.rx->split.used->idx);
 		/* Whatever completed before the stop is in the ring now. */
 		for (;;) {
 			r = rx_one(&e, &s, seen, 0);
@@ -318,7 +336,8 @@ static enum ktap_result stop_start_rx(void)
 			seen++;
 			used++;
 		}
-		KTAP_EXPECT_EQ((uint16_t)base, (uint16_t)used);
+		if (base_is(e.rx, base, used) != KTAP_PASS)
+			return KTAP_FAIL;
 		VOK(vdrv_vq_start(e.rx));
 		VOK(vdrv_net_set_backend(e.dev, 0, e.tap));
 		cycles++;
@@ -330,21 +349,144 @@ static enum ktap_result stop_start_rx(void)
 	return KTAP_PASS;
 }
 
+/*
+ * VIRTIO_F_RING_RESET, as QEMU drives it: one vq is stopped, its ring
+ * replaced by a new one of another size at another address, and started
+ * again, while the sibling vq keeps carrying traffic throughout.
+ */
+static enum ktap_result ring_reset_tx(enum net_ring ring)
+{
+	enum { NUM = 256, NEW_NUM = 64, ROUNDS = 3, PER_ROUND = 40 };
+	uint64_t want = F_MRG | BIT(VIRTIO_F_RING_RESET) |
+			net_ring_features(ring);
+	uint32_t rx_seq = 0, tx_seq = 0;
+	unsigned int round, i, base;
+	struct slots rxs, txs;
+	struct net_env e;
+	enum ktap_result r;
+
+	r = net_env_init(&e, NET_TAP_VNET_HDR, want, NUM, 4 * MIB, 1500,
+			 false);
+	if (r != KTAP_PASS)
+		return r;
+	if (slots_init(&e, &rxs, 64, 2048) != KTAP_PASS ||
+	    rx_post_all(&e, &rxs) != KTAP_PASS)
+		return KTAP_FAIL;
+	for (round = 0; round < ROUNDS; round++) {
+		/* TX on the current ring. */
+		if (slots_init(&e, &txs, 8, 1500) != KTAP_PASS)
+			return KTAP_FAIL;
+		for (i = 0; i < PER_ROUND; i++, tx_seq++) {
+			VOK(tx_post(&e, &txs, tx_seq));
+			VOK(vdrv_vq_kick(e.tx));
+			KTAP_CHECK(vdrv_vq_wait_used(e.tx, NULL, 5000), "%s",
+				   vdrv_last_error());
+			if (host_got(&e, tx_seq, 5000) != KTAP_PASS)
+				return KTAP_FAIL;
+		}
+		free(txs.cookie);
+		/* Reset TX only: stop, read the base, drop the ring. */
+		VOK(vdrv_net_set_backend(e.dev, 1, -1));
+		VOK(vdrv_vq_get_base(e.tx, &base));
+		KTAP_EXPECT_EQ(base, net_base_after(e.tx, PER_ROUND));
+		vdrv_vq_destroy(e.tx);
+		/* RX keeps going while TX is down. */
+		for (i = 0; i < PER_ROUND; i++, rx_seq++) {
+			net_frame(frame, 100 + i * 30, rx_seq);
+			KTAP_OK(net_pkt_send(&e, frame, 100 + i * 30));
+			if (rx_one(&e, &rxs, rx_seq, 5000) != KTAP_PASS)
+				return KTAP_FAIL;
+		}
+		/* A fresh ring of another size, from index 0. */
+		e.tx = vdrv_vq_create(e.dev, e.mem, 1,
+				      round % 2 ? NUM : NEW_NUM,
+				      ring == NET_RING_PACKED ?
+				      VDRV_VQ_PACKED : 0);
+		KTAP_CHECK(e.tx, "%s", vdrv_last_error());
+		vdrv_vq_set_features(e.tx, want);
+		VOK(vdrv_vq_start(e.tx));
+		VOK(vdrv_net_set_backend(e.dev, 1, e.tap));
+	}
+	KTAP_EXPECT_EQ(e.rx->err_count, 0);
+	KTAP_EXPECT_EQ(e.tx->err_count, 0);
+	ktap_diag("%u TX and %u RX frames over %u TX ring resets", tx_seq,
+		  rx_seq, ROUNDS);
+	free(rxs.cookie);
+	net_env_fini(&e);
+	return KTAP_PASS;
+}
+
+static enum ktap_result ring_reset_tx_split(void)
+{
+	return ring_reset_tx(NET_RING_SPLIT);
+}
+
+static enum ktap_result ring_reset_tx_packed(void)
+{
+	return ring_reset_tx(NET_RING_PACKED);
+}
+
+static enum ktap_result stop_start_tx_split(void)
+{
+	return stop_start_tx(NET_RING_SPLIT);
+}
+
+static enum ktap_result stop_start_tx_packed(void)
+{
+	return stop_start_tx(NET_RING_PACKED);
+}
+
+static enum ktap_result stop_start_rx_split(void)
+{
+	return stop_start_rx(NET_RING_SPLIT);
+}
+
+static enum ktap_result stop_start_rx_packed(void)
+{
+	return stop_start_rx(NET_RING_PACKED);
+}
+
 /* ------------------------------------------------------------------------
  * Hostile guests
  */
 
 enum hostile { H_TX_WRITABLE, H_TX_LOOP, H_TX_OOB, H_RX_OOB, H_RX_READABLE };
 
-static enum ktap_result hostile_one(enum hostile h)
+/* Make one raw descriptor available on a packed ring. */
+static int packed_push1(struct vdrv_vq *vq, uint64_t addr, uint32_t len,
+			uint16_t flags)
 {
+	struct vring_packed_desc d = { .addr = addr, .len = len,
+				       .flags = flags };
+
+	return vdrv_packed_push(vq, &d, 1);
+}
+
+/* A chain of NEXT descriptors as long as the ring, and longer: a loop. */
+static int packed_push_loop(struct vdrv_vq *vq, uint64_t gpa)
+{
+	struct vring_packed_desc d[64];
+	unsigned int k;
+
+	for (k = 0; k < vq->num && k < 64; k++)
+		d[k] = (struct vring_packed_desc){ .addr = gpa, .len = 60,
+						   .flags = VRING_DESC_F_NEXT };
+	return vdrv_packed_push(vq, d, k);
+}
+
+static enum ktap_result hostile_one(enum net_ring ring, enum hostile h)
+{
+	bool packed = ring == NET_RING_PACKED;
+	uint16_t id, flags;
 	struct net_env e;
 	enum ktap_result r;
 	struct vdrv_vq *bad;
 	uint64_t gpa;
 	uint8_t *buf;
+	uint32_t len;
 
-	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, 64, 1 * MIB, 1500, false);
+	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG | net_ring_features(ring),
+			 64, 1 * MIB, 1500, false);
 	if (r != KTAP_PASS)
 		return r;
 	buf = vdrv_mem_alloc(e.mem, 4096, 64);
@@ -361,21 +503,38 @@ static enum ktap_result hostile_one(enum hostile h)
 		break;
 	}
 	case H_TX_LOOP:
+		if (packed) {
+			VOK(packed_push_loop(e.tx, gpa));
+			break;
+		}
 		VOK(vdrv_split_set_desc(e.tx, 0, gpa, 60, VRING_DESC_F_NEXT, 1));
 		VOK(vdrv_split_set_desc(e.tx, 1, gpa, 60, VRING_DESC_F_NEXT, 0));
 		VOK(vdrv_split_push_avail(e.tx, 0));
 		break;
 	case H_TX_OOB:
 		/* Below VDRV_GPA_BASE: in no region of the table. */
+		if (packed) {
+			VOK(packed_push1(e.tx, 0x10000, 100, 0));
+			break;
+		}
 		VOK(vdrv_split_set_desc(e.tx, 0, 0x10000, 100, 0, 0));
 		VOK(vdrv_split_push_avail(e.tx, 0));
 		break;
 	case H_RX_OOB:
+		if (packed) {
+			VOK(packed_push1(e.rx, 0x10000, 1500,
+					 VRING_DESC_F_WRITE));
+			break;
+		}
 		VOK(vdrv_split_set_desc(e.rx, 0, 0x10000, 1500,
 					VRING_DESC_F_WRITE, 0));
 		VOK(vdrv_split_push_avail(e.rx, 0));
 		break;
 	case H_RX_READABLE:
+		if (packed) {
+			VOK(packed_push1(e.rx, gpa, 1500, 0));
+			break;
+		}
 		VOK(vdrv_split_set_desc(e.rx, 0, gpa, 1500, 0, 0));
 		VOK(vdrv_split_push_avail(e.rx, 0));
 		break;
@@ -391,7 +550,11 @@ static enum ktap_result hostile_one(enum hostile h)
 	KTAP_CHECK(bad->err_count >= 1 && bad->err_count <= 2, "%llu errors",
 		   (unsigned long long)bad->err_count);
 	/* Nothing completed on the broken queue. */
-	KTAP_EXPECT_EQ(bad->split.used->idx, 0);
+	if (packed)
+		KTAP_EXPECT_EQ(vdrv_packed_pop_used(bad, 1, &id, &len, &flags),
+			       0);
+	else
+		KTAP_EXPECT_EQ(bad->split.used->idx, 0);
 	if (bad == e.tx) {
 		KTAP_CHECK(net_pkt_recv(&e, got, 50) == -ETIMEDOUT,
 			   "a frame went out");
@@ -408,29 +571,54 @@ static enum ktap_result hostile_one(enum hostile h)
 	return KTAP_PASS;
 }
 
-static enum ktap_result hostile_tx_writable(void)
+static enum ktap_result hostile_tx_writable_split(void)
 {
-	return hostile_one(H_TX_WRITABLE);
+	return hostile_one(NET_RING_SPLIT, H_TX_WRITABLE);
 }
 
-static enum ktap_result hostile_tx_loop(void)
+static enum ktap_result hostile_tx_writable_packed(void)
 {
-	return hostile_one(H_TX_LOOP);
+	return hostile_one(NET_RING_PACKED, H_TX_WRITABLE);
 }
 
-static enum ktap_result hostile_tx_oob(void)
+static enum ktap_result hostile_tx_loop_split(void)
 {
-	return hostile_one(H_TX_OOB);
+	return hostile_one(NET_RING_SPLIT, H_TX_LOOP);
 }
 
-static enum ktap_result hostile_rx_oob(void)
+static enum ktap_result hostile_tx_loop_packed(void)
 {
-	return hostile_one(H_RX_OOB);
+	return hostile_one(NET_RING_PACKED, H_TX_LOOP);
 }
 
-static enum ktap_result hostile_rx_readable(void)
+static enum ktap_result hostile_tx_oob_split(void)
 {
-	return hostile_one(H_RX_READABLE);
+	return hostile_one(NET_RING_SPLIT, H_TX_OOB);
+}
+
+static enum ktap_result hostile_tx_oob_packed(void)
+{
+	return hostile_one(NET_RING_PACKED, H_TX_OOB);
+}
+
+static enum ktap_result hostile_rx_oob_split(void)
+{
+	return hostile_one(NET_RING_SPLIT, H_RX_OOB);
+}
+
+static enum ktap_result hostile_rx_oob_packed(void)
+{
+	return hostile_one(NET_RING_PACKED, H_RX_OOB);
+}
+
+static enum ktap_result hostile_rx_readable_split(void)
+{
+	return hostile_one(NET_RING_SPLIT, H_RX_READABLE);
+}
+
+static enum ktap_result hostile_rx_readable_packed(void)
+{
+	return hostile_one(NET_RING_PACKED, H_RX_READABLE);
 }
 
 /* ------------------------------------------------------------------------
@@ -531,7 +719,7 @@ static enum ktap_result traffic(struct net_env *e, unsigned int total)
 	return KTAP_PASS;
 }
 
-static enum ktap_result call_swap(void)
+static enum ktap_result call_swap(enum net_ring ring)
 {
 	struct churn c = { 0 };
 	struct net_env e;
@@ -540,8 +728,8 @@ static enum ktap_result call_swap(void)
 	uint64_t v, calls = 0;
 	int i;
 
-	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, 256, 4 * MIB, 1500,
-			 false);
+	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG | net_ring_features(ring),
+			 256, 4 * MIB, 1500, false);
 	if (r != KTAP_PASS)
 		return r;
 	c.e = &e;
@@ -570,7 +758,17 @@ static enum ktap_result call_swap(void)
 	return KTAP_PASS;
 }
 
-static enum ktap_result mem_table_swap(void)
+static enum ktap_result call_swap_split(void)
+{
+	return call_swap(NET_RING_SPLIT);
+}
+
+static enum ktap_result call_swap_packed(void)
+{
+	return call_swap(NET_RING_PACKED);
+}
+
+static enum ktap_result mem_table_swap(enum net_ring ring)
 {
 	struct churn c = { 0 };
 	struct vhost_memory *m;
@@ -579,8 +777,8 @@ static enum ktap_result mem_table_swap(void)
 	void *extra;
 	pthread_t t;
 
-	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, 256, 4 * MIB, 1500,
-			 false);
+	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG | net_ring_features(ring),
+			 256, 4 * MIB, 1500, false);
 	if (r != KTAP_PASS)
 		return r;
 	c.e = &e;
@@ -613,6 +811,16 @@ static enum ktap_result mem_table_swap(void)
 	return KTAP_PASS;
 }
 
+static enum ktap_result mem_table_swap_split(void)
+{
+	return mem_table_swap(NET_RING_SPLIT);
+}
+
+static enum ktap_result mem_table_swap_packed(void)
+{
+	return mem_table_swap(NET_RING_PACKED);
+}
+
 /* ------------------------------------------------------------------------
  * Dirty log
  */
@@ -639,9 +847,10 @@ static enum ktap_result log_covers(const uint8_t *bitmap, uint64_t gpa,
 /*
  * Migration: LOG_ALL and the used ring's F_LOG switched on while RX runs,
  * then every page a frame was written to must be marked, and the used
- * ring's; a page of a buffer that got no data must not be.
+ * ring's (packed: the descriptor ring's, where used descriptors go); a
+ * page of a buffer that got no data must not be.
  */
-static enum ktap_result dirty_log(void)
+static enum ktap_result dirty_log(enum net_ring ring)
 {
 	enum { NBUF = 16, BUFSZ = 6000 };
 	static const size_t sizes[] = { 100, 1400, 5000, 9000, 300, 12000 };
@@ -652,10 +861,10 @@ static enum ktap_result dirty_log(void)
 	uint8_t *bitmap, *area, *p;
 	uint32_t len, *c, cookies[NBUF];
 	uint64_t gpa, used_gpa;
-	unsigned int i, k, nb;
+	unsigned int i, k, nb, nused = 0;
 
-	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, 64, 4 * MIB, 16000,
-			 false);
+	r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG | net_ring_features(ring),
+			 64, 4 * MIB, 16000, false);
 	if (r != KTAP_PASS)
 		return r;
 	bitmap = mmap(NULL, bmsize, PROT_READ | PROT_WRITE,
@@ -675,7 +884,9 @@ static enum ktap_result dirty_log(void)
 	VOK(vdrv_set_features(e.dev, e.features | BIT(VHOST_F_LOG_ALL)));
 	VOK(vdrv_vq_set_log(e.rx, true));
 	memset(bitmap, 0, bmsize);
-	used_gpa = vdrv_gpa(e.mem, e.rx->split.used);
+	used_gpa = ring == NET_RING_PACKED ?
+		   vdrv_gpa(e.mem, e.rx->packed.desc) :
+		   vdrv_gpa(e.mem, e.rx->split.used);
 
 	for (i = 0; i < KTAP_ARRAY_SIZE(sizes); i++) {
 		net_frame(frame, sizes[i], i);
@@ -686,6 +897,7 @@ static enum ktap_result dirty_log(void)
 		nb = p[10] | p[11] << 8;
 		KTAP_EXPECT_EQ(nb, (NET_HDR_LEN + sizes[i] + BUFSZ - 1) / BUFSZ);
 		for (;;) {
+			nused++;
 			gpa = vdrv_gpa(e.mem, p);
 			if (log_covers(bitmap, gpa, len, "rx data") != KTAP_PASS)
 				return KTAP_FAIL;
@@ -701,15 +913,37 @@ static enum ktap_result dirty_log(void)
 			p = area + *c * 8192;
 		}
 	}
-	/* The used ring: its index and the entries written. */
-	if (log_covers(bitmap, used_gpa, 4 + 8 * e.rx->last_used_idx,
-		       "used ring") != KTAP_PASS)
+	/*
+	 * The used ring: its index and the entries written; packed: the
+	 * descriptor slots used descriptors went into (one per buffer here),
+	 * and the device area.
+	 */
+	if (ring == NET_RING_PACKED) {
+		if (log_covers(bitmap, used_gpa, 16 * nused, "used descs") !=
+		    KTAP_PASS ||
+		    log_covers(bitmap, vdrv_gpa(e.mem, e.rx->packed.device), 4,
+			       "device area") != KTAP_PASS)
+			return KTAP_FAIL;
+	} else if (log_covers(bitmap, used_gpa, 4 + 8 * nused, "used ring") !=
+		   KTAP_PASS) {
 		return KTAP_FAIL;
+	}
 	KTAP_EXPECT_EQ(e.rx->err_count, 0);
-	ktap_diag("%u used entries logged", e.rx->last_used_idx);
+	ktap_diag("%u used entries logged (%s ring)", nused,
+		  net_ring_name(ring));
 	munmap(bitmap, bmsize);
 	net_env_fini(&e);
 	return KTAP_PASS;
+}
+
+static enum ktap_result dirty_log_split(void)
+{
+	return dirty_log(NET_RING_SPLIT);
+}
+
+static enum ktap_result dirty_log_packed(void)
+{
+	return dirty_log(NET_RING_PACKED);
 }
 
 /* ------------------------------------------------------------------------
@@ -735,14 +969,15 @@ static enum ktap_result start_flood(struct net_env *e)
 	return KTAP_PASS;
 }
 
-static enum ktap_result reset_owner_under_traffic(void)
+static enum ktap_result reset_owner_under_traffic(enum net_ring ring)
 {
 	struct net_env e;
 	enum ktap_result r;
 	int k;
 
 	for (k = 0; k < 10; k++) {
-		r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, 256, 4 * MIB,
+		r = net_env_init(&e, NET_TAP_VNET_HDR,
+				 F_MRG | net_ring_features(ring), 256, 4 * MIB,
 				 1500, false);
 		if (r != KTAP_PASS)
 			return r;
@@ -757,14 +992,25 @@ static enum ktap_result reset_owner_under_traffic(void)
 	return KTAP_PASS;
 }
 
-static enum ktap_result close_under_traffic(void)
+static enum ktap_result reset_owner_under_traffic_split(void)
+{
+	return reset_owner_under_traffic(NET_RING_SPLIT);
+}
+
+static enum ktap_result reset_owner_under_traffic_packed(void)
+{
+	return reset_owner_under_traffic(NET_RING_PACKED);
+}
+
+static enum ktap_result close_under_traffic(enum net_ring ring)
 {
 	struct net_env e;
 	enum ktap_result r;
 	int k;
 
 	for (k = 0; k < 10; k++) {
-		r = net_env_init(&e, NET_TAP_VNET_HDR, F_MRG, 256, 4 * MIB,
+		r = net_env_init(&e, NET_TAP_VNET_HDR,
+				 F_MRG | net_ring_features(ring), 256, 4 * MIB,
 				 1500, false);
 		if (r != KTAP_PASS)
 			return r;
@@ -779,20 +1025,44 @@ static enum ktap_result close_under_traffic(void)
 	return KTAP_PASS;
 }
 
+static enum ktap_result close_under_traffic_split(void)
+{
+	return close_under_traffic(NET_RING_SPLIT);
+}
+
+static enum ktap_result close_under_traffic_packed(void)
+{
+	return close_under_traffic(NET_RING_PACKED);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(backend_errors),
-	KTAP_CASE_T(stop_start_tx, 120),
-	KTAP_CASE_T(stop_start_rx, 120),
-	KTAP_CASE(hostile_tx_writable),
-	KTAP_CASE(hostile_tx_loop),
-	KTAP_CASE(hostile_tx_oob),
-	KTAP_CASE(hostile_rx_oob),
-	KTAP_CASE(hostile_rx_readable),
-	KTAP_CASE_T(call_swap, 120),
-	KTAP_CASE_T(mem_table_swap, 120),
-	KTAP_CASE(dirty_log),
-	KTAP_CASE_T(reset_owner_under_traffic, 120),
-	KTAP_CASE_T(close_under_traffic, 120),
+	KTAP_CASE_T(stop_start_tx_split, 120),
+	KTAP_CASE_T(stop_start_tx_packed, 120),
+	KTAP_CASE_T(stop_start_rx_split, 120),
+	KTAP_CASE_T(stop_start_rx_packed, 120),
+	KTAP_CASE_T(ring_reset_tx_split, 120),
+	KTAP_CASE_T(ring_reset_tx_packed, 120),
+	KTAP_CASE(hostile_tx_writable_split),
+	KTAP_CASE(hostile_tx_writable_packed),
+	KTAP_CASE(hostile_tx_loop_split),
+	KTAP_CASE(hostile_tx_loop_packed),
+	KTAP_CASE(hostile_tx_oob_split),
+	KTAP_CASE(hostile_tx_oob_packed),
+	KTAP_CASE(hostile_rx_oob_split),
+	KTAP_CASE(hostile_rx_oob_packed),
+	KTAP_CASE(hostile_rx_readable_split),
+	KTAP_CASE(hostile_rx_readable_packed),
+	KTAP_CASE_T(call_swap_split, 120),
+	KTAP_CASE_T(call_swap_packed, 120),
+	KTAP_CASE_T(mem_table_swap_split, 120),
+	KTAP_CASE_T(mem_table_swap_packed, 120),
+	KTAP_CASE(dirty_log_split),
+	KTAP_CASE(dirty_log_packed),
+	KTAP_CASE_T(reset_owner_under_traffic_split, 120),
+	KTAP_CASE_T(reset_owner_under_traffic_packed, 120),
+	KTAP_CASE_T(close_under_traffic_split, 120),
+	KTAP_CASE_T(close_under_traffic_packed, 120),
 };
 
 int main(void)

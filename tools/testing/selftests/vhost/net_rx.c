@@ -6,7 +6,10 @@
  * with the header from the tap (vnet_hdr=on) or written by vhost
  * (VHOST_NET_F_VIRTIO_NET_HDR). A frame too big for the guest's buffer is
  * dropped without losing the buffer; with no buffers at all, frames wait in
- * the tap until the guest posts some and kicks.
+ * the tap until the guest posts some and kicks, and with too few for a
+ * mergeable frame, until it has posted enough (kicking only when vhost asks
+ * for it). Each case runs on split and on packed rings, except the legacy
+ * header, which packed rings (virtio 1.1) cannot have.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -214,12 +217,14 @@ static const size_t sizes[] = { 18, 60, 64, 100, 1000, 1487, 1488, 1489,
 				16000, 32000, 65000 };
 
 /* MRG_RXBUF: 1500-byte buffers; a 9000-byte frame takes 7. */
-static enum ktap_result mrg_one(enum net_tap tap, uint64_t features)
+static enum ktap_result mrg_one(enum net_ring ring, enum net_tap tap,
+				uint64_t features)
 {
 	struct net_env e;
 	enum ktap_result r;
 	struct rxq q;
 
+	features |= net_ring_features(ring);
 	r = net_env_init(&e, tap, features, 256, 8 * MIB, RX_MTU, false);
 	if (r != KTAP_PASS)
 		return r;
@@ -231,20 +236,28 @@ static enum ktap_result mrg_one(enum net_tap tap, uint64_t features)
 	return KTAP_PASS;
 }
 
-static enum ktap_result rx_mrg(void)
+static enum ktap_result rx_mrg_split(void)
 {
-	return mrg_one(NET_TAP_VNET_HDR,
+	return mrg_one(NET_RING_SPLIT, NET_TAP_VNET_HDR,
+		       NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF));
+}
+
+static enum ktap_result rx_mrg_packed(void)
+{
+	return mrg_one(NET_RING_PACKED, NET_TAP_VNET_HDR,
 		       NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF));
 }
 
 /* Without MRG_RXBUF: one chain of header + 17 pages per packet. */
-static enum ktap_result big_one(enum net_tap tap, uint64_t features)
+static enum ktap_result big_one(enum net_ring ring, enum net_tap tap,
+				uint64_t features)
 {
 	struct net_env e;
 	enum ktap_result r;
 	struct rxq q;
 	uint32_t size;
 
+	features |= net_ring_features(ring);
 	r = net_env_init(&e, tap, features, 256, 8 * MIB, RX_MTU, false);
 	if (r != KTAP_PASS)
 		return r;
@@ -257,36 +270,52 @@ static enum ktap_result big_one(enum net_tap tap, uint64_t features)
 	return KTAP_PASS;
 }
 
-static enum ktap_result rx_big(void)
+static enum ktap_result rx_big_split(void)
 {
-	return big_one(NET_TAP_VNET_HDR, NET_F_BASE);
+	return big_one(NET_RING_SPLIT, NET_TAP_VNET_HDR, NET_F_BASE);
+}
+
+static enum ktap_result rx_big_packed(void)
+{
+	return big_one(NET_RING_PACKED, NET_TAP_VNET_HDR, NET_F_BASE);
 }
 
 /* Legacy: no VERSION_1, a 10-byte header. */
-static enum ktap_result rx_legacy(void)
+static enum ktap_result rx_legacy_split(void)
 {
-	return big_one(NET_TAP_VNET_HDR, BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+	return big_one(NET_RING_SPLIT, NET_TAP_VNET_HDR,
+		       BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 		       BIT(VIRTIO_RING_F_EVENT_IDX));
 }
 
 /* VHOST_NET_F_VIRTIO_NET_HDR: vhost writes the header itself. */
-static enum ktap_result rx_vhost_hdr(void)
+static enum ktap_result vhost_hdr(enum net_ring ring)
 {
 	enum ktap_result r;
 
-	r = mrg_one(NET_TAP_PLAIN, NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
-		    BIT(NET_F_VHOST_HDR));
+	r = mrg_one(ring, NET_TAP_PLAIN, NET_F_BASE |
+		    BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(NET_F_VHOST_HDR));
 	if (r != KTAP_PASS)
 		return r;
-	r = big_one(NET_TAP_PLAIN, NET_F_BASE | BIT(NET_F_VHOST_HDR));
-	if (r != KTAP_PASS)
+	r = big_one(ring, NET_TAP_PLAIN, NET_F_BASE | BIT(NET_F_VHOST_HDR));
+	if (r != KTAP_PASS || ring == NET_RING_PACKED)
 		return r;
-	return big_one(NET_TAP_PLAIN, BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+	return big_one(ring, NET_TAP_PLAIN, BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 		       BIT(NET_F_VHOST_HDR));
 }
 
+static enum ktap_result rx_vhost_hdr_split(void)
+{
+	return vhost_hdr(NET_RING_SPLIT);
+}
+
+static enum ktap_result rx_vhost_hdr_packed(void)
+{
+	return vhost_hdr(NET_RING_PACKED);
+}
+
 /* No MRG_RXBUF and a frame bigger than the chain: dropped, chain kept. */
-static enum ktap_result rx_too_big_dropped(void)
+static enum ktap_result too_big_dropped(enum net_ring ring)
 {
 	uint8_t hdr[NET_HDR_LEN];
 	unsigned int nb;
@@ -295,8 +324,9 @@ static enum ktap_result rx_too_big_dropped(void)
 	struct rxq q;
 	int len;
 
-	r = net_env_init(&e, NET_TAP_VNET_HDR, NET_F_BASE, 8, 1 * MIB, RX_MTU,
-			 false);
+	r = net_env_init(&e, NET_TAP_VNET_HDR,
+			 NET_F_BASE | net_ring_features(ring), 8, 1 * MIB,
+			 RX_MTU, false);
 	if (r != KTAP_PASS)
 		return r;
 	if (rxq_init(&q, &e, 1, NET_HDR_LEN + 1500, 2, true) != KTAP_PASS)
@@ -317,8 +347,18 @@ static enum ktap_result rx_too_big_dropped(void)
 	return KTAP_PASS;
 }
 
+static enum ktap_result rx_too_big_dropped_split(void)
+{
+	return too_big_dropped(NET_RING_SPLIT);
+}
+
+static enum ktap_result rx_too_big_dropped_packed(void)
+{
+	return too_big_dropped(NET_RING_PACKED);
+}
+
 /* No buffers: frames wait in the tap until the guest posts and kicks. */
-static enum ktap_result rx_no_buffers(void)
+static enum ktap_result no_buffers(enum net_ring ring)
 {
 	uint8_t hdr[NET_HDR_LEN];
 	unsigned int i, nb;
@@ -328,8 +368,8 @@ static enum ktap_result rx_no_buffers(void)
 	int len;
 
 	r = net_env_init(&e, NET_TAP_VNET_HDR,
-			 NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF), 64, 2 * MIB,
-			 RX_MTU, false);
+			 NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+			 net_ring_features(ring), 64, 2 * MIB, RX_MTU, false);
 	if (r != KTAP_PASS)
 		return r;
 	if (rxq_init(&q, &e, 32, 1500, 1, false) != KTAP_PASS)
@@ -353,8 +393,95 @@ static enum ktap_result rx_no_buffers(void)
 	return KTAP_PASS;
 }
 
+static enum ktap_result rx_no_buffers_split(void)
+{
+	return no_buffers(NET_RING_SPLIT);
+}
+
+static enum ktap_result rx_no_buffers_packed(void)
+{
+	return no_buffers(NET_RING_PACKED);
+}
+
+/*
+ * MRG_RXBUF with too few buffers for a frame: vhost gives back the ones it
+ * gathered and must ask for a kick when the guest adds more (with
+ * EVENT_IDX, for the entry past the ones it has seen, not for one the guest
+ * already made available), and must not spin meanwhile. The guest posts
+ * one buffer at a time and kicks only when vhost asks; the frame arrives
+ * whole once the seventh is there.
+ */
+static enum ktap_result too_few_buffers(enum net_ring ring, uint64_t evidx)
+{
+	enum { SIZE = 9000, NEED = 7 };
+	uint8_t hdr[NET_HDR_LEN];
+	unsigned int i, nb, kicked = 0;
+	struct net_env e;
+	enum ktap_result r;
+	struct rxq q;
+	int len, k;
+
+	r = net_env_init(&e, NET_TAP_VNET_HDR,
+			 BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+			 evidx | net_ring_features(ring), 64, 2 * MIB, RX_MTU,
+			 false);
+	if (r != KTAP_PASS)
+		return r;
+	if (rxq_init(&q, &e, 16, 1500, 1, false) != KTAP_PASS)
+		return KTAP_FAIL;
+	for (i = 0; i < 2; i++)
+		VOK(post_slot(&q, &q.slots[i]));
+	VOK(vdrv_vq_kick(e.rx));
+	net_frame(frame, SIZE, 77);
+	KTAP_OK(net_pkt_send(&e, frame, SIZE));
+	for (; i < NEED; i++) {
+		usleep(100 * 1000);
+		KTAP_CHECK(!vdrv_vq_used_pending(e.rx),
+			   "used entries with %u buffers posted", i);
+		VOK(post_slot(&q, &q.slots[i]));
+		k = vdrv_vq_kick(e.rx);
+		VOK(k);
+		kicked += k;
+	}
+	len = guest_recv(&q, got, hdr, &nb, 5000);
+	KTAP_CHECK(len >= 0, "the frame never came (%u kicks)", kicked);
+	KTAP_EXPECT_EQ(net_frame_seq(got, len), 77);
+	KTAP_EXPECT_EQ(len, SIZE);
+	KTAP_CHECK(net_frame_ok(got, len, 77), "frame");
+	KTAP_EXPECT_EQ(nb, NEED);
+	KTAP_EXPECT_EQ(e.rx->err_count, 0);
+	/* And the ring goes on working. */
+	net_frame(frame, 100, 78);
+	KTAP_OK(net_pkt_send(&e, frame, 100));
+	len = guest_recv(&q, got, hdr, &nb, 5000);
+	KTAP_CHECK(len >= 0, "next frame");
+	KTAP_EXPECT_EQ(net_frame_seq(got, len), 78);
+	ktap_diag("%s ring%s: %u kicks for %u buffers posted one by one",
+		  net_ring_name(ring), evidx ? ", EVENT_IDX" : "", kicked,
+		  NEED - 2);
+	free(q.slots);
+	net_env_fini(&e);
+	return KTAP_PASS;
+}
+
+static enum ktap_result rx_too_few_buffers_split(void)
+{
+	enum ktap_result r;
+
+	r = too_few_buffers(NET_RING_SPLIT, BIT(VIRTIO_RING_F_EVENT_IDX));
+	return r != KTAP_PASS ? r : too_few_buffers(NET_RING_SPLIT, 0);
+}
+
+static enum ktap_result rx_too_few_buffers_packed(void)
+{
+	enum ktap_result r;
+
+	r = too_few_buffers(NET_RING_PACKED, BIT(VIRTIO_RING_F_EVENT_IDX));
+	return r != KTAP_PASS ? r : too_few_buffers(NET_RING_PACKED, 0);
+}
+
 /* Many frames, in rounds the tap's queue (500) holds, all in order. */
-static enum ktap_result rx_flood(void)
+static enum ktap_result flood(enum net_ring ring)
 {
 	enum { ROUNDS = 25, PER_ROUND = 200 };
 	uint8_t hdr[NET_HDR_LEN];
@@ -366,8 +493,8 @@ static enum ktap_result rx_flood(void)
 	int len;
 
 	r = net_env_init(&e, NET_TAP_VNET_HDR,
-			 NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF), 256, 4 * MIB,
-			 RX_MTU, false);
+			 NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+			 net_ring_features(ring), 256, 4 * MIB, RX_MTU, false);
 	if (r != KTAP_PASS)
 		return r;
 	if (rxq_init(&q, &e, 64, 2048, 1, true) != KTAP_PASS)
@@ -390,21 +517,39 @@ static enum ktap_result rx_flood(void)
 		}
 	}
 	KTAP_EXPECT_EQ(e.rx->err_count, 0);
-	ktap_diag("%u frames in %lld ms", seq,
-		  (long long)(net_now_ms() - t0));
+	ktap_diag("%u frames in %lld ms (%s ring)", seq,
+		  (long long)(net_now_ms() - t0), net_ring_name(ring));
 	free(q.slots);
 	net_env_fini(&e);
 	return KTAP_PASS;
 }
 
+static enum ktap_result rx_flood_split(void)
+{
+	return flood(NET_RING_SPLIT);
+}
+
+static enum ktap_result rx_flood_packed(void)
+{
+	return flood(NET_RING_PACKED);
+}
+
 static const struct ktap_case cases[] = {
-	KTAP_CASE_T(rx_mrg, 120),
-	KTAP_CASE_T(rx_big, 120),
-	KTAP_CASE_T(rx_legacy, 120),
-	KTAP_CASE_T(rx_vhost_hdr, 120),
-	KTAP_CASE(rx_too_big_dropped),
-	KTAP_CASE(rx_no_buffers),
-	KTAP_CASE_T(rx_flood, 120),
+	KTAP_CASE_T(rx_mrg_split, 120),
+	KTAP_CASE_T(rx_mrg_packed, 120),
+	KTAP_CASE_T(rx_big_split, 120),
+	KTAP_CASE_T(rx_big_packed, 120),
+	KTAP_CASE_T(rx_legacy_split, 120),
+	KTAP_CASE_T(rx_vhost_hdr_split, 120),
+	KTAP_CASE_T(rx_vhost_hdr_packed, 120),
+	KTAP_CASE(rx_too_big_dropped_split),
+	KTAP_CASE(rx_too_big_dropped_packed),
+	KTAP_CASE(rx_no_buffers_split),
+	KTAP_CASE(rx_no_buffers_packed),
+	KTAP_CASE_T(rx_too_few_buffers_split, 60),
+	KTAP_CASE_T(rx_too_few_buffers_packed, 60),
+	KTAP_CASE_T(rx_flood_split, 120),
+	KTAP_CASE_T(rx_flood_packed, 120),
 };
 
 int main(void)

@@ -6,7 +6,9 @@
  * carried by the tap (QEMU's vnet_hdr=on) or stripped by vhost
  * (VHOST_NET_F_VIRTIO_NET_HDR); through batching and weights. Frames a
  * tap refuses (shorter than an Ethernet header, or while it is down) are
- * dropped but still completed.
+ * dropped but still completed. Each case runs on split and on packed rings
+ * (VIRTIO_F_RING_PACKED), except the legacy header, which packed rings
+ * cannot have.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,7 +104,8 @@ static enum ktap_result alloc_txbufs(struct net_env *e, struct txbufs *b)
 }
 
 /* Every size in every layout; frames under 14 bytes are dropped. */
-static enum ktap_result sizes_one(enum net_tap tap, uint64_t features)
+static enum ktap_result sizes_one(enum net_ring ring, enum net_tap tap,
+				  uint64_t features)
 {
 	static const size_t sizes[] = { 1, 13, 18, 60, 64, 65, 127, 128, 256,
 					1000, 1499, 1500, 1514, 1515, 2047,
@@ -116,6 +119,7 @@ static enum ktap_result sizes_one(enum net_tap tap, uint64_t features)
 	uint32_t len;
 	int cookie, got;
 
+	features |= net_ring_features(ring);
 	r = net_env_init(&e, tap, features, 256, 4 * MIB, 1500, false);
 	if (r != KTAP_PASS)
 		return r;
@@ -147,36 +151,57 @@ static enum ktap_result sizes_one(enum net_tap tap, uint64_t features)
 		}
 	}
 	KTAP_EXPECT_EQ(e.tx->err_count, 0);
-	ktap_diag("%u frames checked, features 0x%llx", done,
-		  (unsigned long long)features);
+	ktap_diag("%u frames checked, %s ring, features 0x%llx", done,
+		  net_ring_name(ring), (unsigned long long)features);
 	net_env_fini(&e);
 	return KTAP_PASS;
 }
 
-static enum ktap_result tx_sizes(void)
+static enum ktap_result tx_sizes_split(void)
 {
-	return sizes_one(NET_TAP_VNET_HDR, NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF));
+	return sizes_one(NET_RING_SPLIT, NET_TAP_VNET_HDR,
+			 NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF));
+}
+
+static enum ktap_result tx_sizes_packed(void)
+{
+	return sizes_one(NET_RING_PACKED, NET_TAP_VNET_HDR,
+			 NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF));
 }
 
 /* VHOST_NET_F_VIRTIO_NET_HDR: vhost strips the 12- or 10-byte header. */
-static enum ktap_result tx_vhost_hdr(void)
+static enum ktap_result tx_vhost_hdr_split(void)
 {
 	enum ktap_result r;
 
-	r = sizes_one(NET_TAP_PLAIN, NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+	r = sizes_one(NET_RING_SPLIT, NET_TAP_PLAIN,
+		      NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
 		      BIT(NET_F_VHOST_HDR));
 	if (r != KTAP_PASS)
 		return r;
 	/* Legacy: no VERSION_1, no MRG_RXBUF: a 10-byte header. */
-	return sizes_one(NET_TAP_PLAIN, BIT(VIRTIO_RING_F_EVENT_IDX) |
+	return sizes_one(NET_RING_SPLIT, NET_TAP_PLAIN,
+			 BIT(VIRTIO_RING_F_EVENT_IDX) |
 			 BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 			 BIT(NET_F_VHOST_HDR));
 }
 
-/* The tap's legacy 10-byte vnet header, as QEMU sets it without VERSION_1. */
-static enum ktap_result tx_legacy_hdr(void)
+/* Packed rings are virtio 1.1: VERSION_1 always, so no legacy header. */
+static enum ktap_result tx_vhost_hdr_packed(void)
 {
-	return sizes_one(NET_TAP_VNET_HDR, BIT(VIRTIO_RING_F_INDIRECT_DESC));
+	return sizes_one(NET_RING_PACKED, NET_TAP_PLAIN,
+			 NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+			 BIT(NET_F_VHOST_HDR));
+}
+
+/*
+ * The tap's legacy 10-byte vnet header, as QEMU sets it without VERSION_1;
+ * split only, packed rings need VERSION_1.
+ */
+static enum ktap_result tx_legacy_hdr_split(void)
+{
+	return sizes_one(NET_RING_SPLIT, NET_TAP_VNET_HDR,
+			 BIT(VIRTIO_RING_F_INDIRECT_DESC));
 }
 
 /*
@@ -187,11 +212,13 @@ static enum ktap_result tx_legacy_hdr(void)
  * its send buffer is usually empty again before the next frame; no test
  * here forces backpressure.
  */
-static enum ktap_result flood_one(int sndbuf, unsigned int total)
+static enum ktap_result flood_one(enum net_ring ring, int sndbuf,
+				  unsigned int total)
 {
 	enum { NUM = 256, SLOT = 1600 };
 	unsigned int posted = 0, completed = 0, received = 0;
-	uint64_t features = NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF);
+	uint64_t features = NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+			    net_ring_features(ring);
 	uint32_t len, *cookies;
 	struct net_env e;
 	enum ktap_result r;
@@ -258,21 +285,31 @@ static enum ktap_result flood_one(int sndbuf, unsigned int total)
 		received++;
 	}
 	KTAP_EXPECT_EQ(e.tx->err_count, 0);
-	ktap_diag("%u frames in %lld ms (sndbuf %d)", total,
-		  (long long)(net_now_ms() - t0), sndbuf);
+	ktap_diag("%u frames in %lld ms (sndbuf %d, %s ring)", total,
+		  (long long)(net_now_ms() - t0), sndbuf, net_ring_name(ring));
 	free(cookies);
 	net_env_fini(&e);
 	return KTAP_PASS;
 }
 
-static enum ktap_result tx_flood(void)
+static enum ktap_result tx_flood_split(void)
 {
-	return flood_one(0, 5000);
+	return flood_one(NET_RING_SPLIT, 0, 5000);
 }
 
-static enum ktap_result tx_small_sndbuf(void)
+static enum ktap_result tx_flood_packed(void)
 {
-	return flood_one(4096, 2000);
+	return flood_one(NET_RING_PACKED, 0, 5000);
+}
+
+static enum ktap_result tx_small_sndbuf_split(void)
+{
+	return flood_one(NET_RING_SPLIT, 4096, 2000);
+}
+
+static enum ktap_result tx_small_sndbuf_packed(void)
+{
+	return flood_one(NET_RING_PACKED, 4096, 2000);
 }
 
 /* Bring the tap up or down. */
@@ -299,10 +336,11 @@ static int tap_set_up(struct net_env *e, bool up)
  * the frame but completes its descriptor, so the queue never stalls; once
  * the tap is up again, frames flow.
  */
-static enum ktap_result tx_error_completes(void)
+static enum ktap_result error_completes(enum net_ring ring)
 {
 	enum { N = 40 };
-	uint64_t features = NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF);
+	uint64_t features = NET_F_BASE | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+			    net_ring_features(ring);
 	uint32_t cookies[N], *c;
 	struct net_env e;
 	enum ktap_result r;
@@ -344,19 +382,34 @@ static enum ktap_result tx_error_completes(void)
 	}
 	VOK(vdrv_net_set_backend(e.dev, 1, -1));
 	VOK(vdrv_vq_get_base(e.tx, &base));
-	KTAP_EXPECT_EQ(base, N);
+	KTAP_EXPECT_EQ(base, net_base_after(e.tx, N));
 	KTAP_EXPECT_EQ(e.tx->err_count, 0);
 	net_env_fini(&e);
 	return KTAP_PASS;
 }
 
+static enum ktap_result tx_error_completes_split(void)
+{
+	return error_completes(NET_RING_SPLIT);
+}
+
+static enum ktap_result tx_error_completes_packed(void)
+{
+	return error_completes(NET_RING_PACKED);
+}
+
 static const struct ktap_case cases[] = {
-	KTAP_CASE_T(tx_sizes, 120),
-	KTAP_CASE_T(tx_vhost_hdr, 120),
-	KTAP_CASE_T(tx_legacy_hdr, 120),
-	KTAP_CASE_T(tx_flood, 120),
-	KTAP_CASE_T(tx_small_sndbuf, 120),
-	KTAP_CASE(tx_error_completes),
+	KTAP_CASE_T(tx_sizes_split, 120),
+	KTAP_CASE_T(tx_sizes_packed, 120),
+	KTAP_CASE_T(tx_vhost_hdr_split, 120),
+	KTAP_CASE_T(tx_vhost_hdr_packed, 120),
+	KTAP_CASE_T(tx_legacy_hdr_split, 120),
+	KTAP_CASE_T(tx_flood_split, 120),
+	KTAP_CASE_T(tx_flood_packed, 120),
+	KTAP_CASE_T(tx_small_sndbuf_split, 120),
+	KTAP_CASE_T(tx_small_sndbuf_packed, 120),
+	KTAP_CASE(tx_error_completes_split),
+	KTAP_CASE(tx_error_completes_packed),
 };
 
 int main(void)
