@@ -59,6 +59,7 @@ int kvh_dev_init(struct kvh_dev *dev, const char *name, struct kvh_vq **vqs,
 	dev->log.ctx = NULL;
 	dev->log_set = false;
 	dev->stop_backends = NULL;
+	dev->pause_vq = NULL;
 	dev->name = name;
 	dev->owner_pid = 0;
 	dev->debugfs = NULL;

@@ -139,6 +139,10 @@ struct kvh_vq {
  * @log_set: VHOST_SET_LOG_BASE was called
  * @stop_backends: the backend's hook to detach every queue, called with
  *	@mutex held before the core resets the device (RESET_OWNER)
+ * @pause_vq: the backend's hook around VHOST_GET_VRING_BASE, called with
+ *	@mutex held and the queue's mutex not held: with @pause true it stops
+ *	fetching and waits for the queue's in-flight requests, so that the
+ *	base reported is exact; with @pause false it resumes. Optional.
  * @name: the backend's name, for debugfs ("net", "blk")
  * @owner_pid: the owner's pid at SET_OWNER; protected by @mutex
  * @debugfs: the device's statistics directory; protected by @mutex
@@ -157,6 +161,7 @@ struct kvh_dev {
 	struct kvr_log log;		/* protected by @mutex */
 	bool log_set;			/* protected by @mutex */
 	void (*stop_backends)(struct kvh_dev *dev);
+	void (*pause_vq)(struct kvh_vq *vq, bool pause);
 	const char *name;		/* constant */
 	pid_t owner_pid;		/* protected by @mutex */
 	struct dentry *debugfs;		/* protected by @mutex */

@@ -478,9 +478,14 @@ long kvh_vring_ioctl(struct kvh_dev *dev, unsigned int ioctl,
 	idx = array_index_nospec(idx, dev->nvqs);
 	vq = dev->vqs[idx];
 
+	/* A backend with requests in flight finishes them first. */
+	if (ioctl == VHOST_GET_VRING_BASE && dev->pause_vq)
+		dev->pause_vq(vq, true);
 	mutex_lock(&vq->mutex);
 	ret = kvh_vq_ioctl(vq, ioctl, argp);
 	mutex_unlock(&vq->mutex);
+	if (ioctl == VHOST_GET_VRING_BASE && dev->pause_vq)
+		dev->pause_vq(vq, false);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(kvh_vring_ioctl, KVH_NS);

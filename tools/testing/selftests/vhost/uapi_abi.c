@@ -131,6 +131,9 @@ static const struct expect_value expect_macros[] = {
 
 static const struct expect_value expect_blk[] = {
 	EXPECT_IOCTL(VHOST_BLK_SET_BACKEND,		0x4008AF50u),
+	/* 120-byte struct vhost_blk_config, 20-byte serial. */
+	EXPECT_IOCTL(VHOST_BLK_GET_CONFIG,		0xC078AF51u),
+	EXPECT_IOCTL(VHOST_BLK_SET_SERIAL,		0x4014AF52u),
 };
 
 /* Size and alignment of a structure */

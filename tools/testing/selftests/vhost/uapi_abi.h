@@ -294,6 +294,8 @@ UAPI_ABI_FIELDSIZE(struct vhost_vdpa_iova_range, last),
 
 /* kvhost's vhost-blk ioctls, <linux/vhost_blk.h> */
 UAPI_ABI_IOCTL(VHOST_BLK_SET_BACKEND),
+UAPI_ABI_IOCTL(VHOST_BLK_GET_CONFIG),
+UAPI_ABI_IOCTL(VHOST_BLK_SET_SERIAL),
 
 #undef UAPI_ABI_LIST_BLK
 

@@ -32,7 +32,7 @@
 
 const struct vhost_node vhost_nodes[] = {
 	{ "/dev/vhost-net", 2, TRANSPORT_BITS | NET_BITS },
-	{ "/dev/vhost-blk", 1, TRANSPORT_BITS | BLK_BITS },
+	{ "/dev/vhost-blk", 16 /* VHOST_BLK_MAX_QUEUES */, TRANSPORT_BITS | BLK_BITS },
 };
 
 const unsigned int vhost_nr_nodes = KTAP_ARRAY_SIZE(vhost_nodes);
