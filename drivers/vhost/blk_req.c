@@ -395,7 +395,7 @@ static bool vhost_blk_start(struct vhost_blk_queue *bq,
  * enabled again), the pool is empty (completions resume us), the weight is
  * used up (requeued) or the guest broke the ring (the queue stops).
  */
-static void vhost_blk_fetch(struct vhost_blk_queue *bq)
+static void vhost_blk_fetch_batch(struct vhost_blk_queue *bq)
 {
 	struct kvh_vq *vq = &bq->vq;
 	struct vhost_blk_req *req;
@@ -451,6 +451,16 @@ static void vhost_blk_fetch(struct vhost_blk_queue *bq)
 			return;
 		}
 	}
+}
+
+/* Plugged, so the block layer sees the whole batch before dispatching. */
+static void vhost_blk_fetch(struct vhost_blk_queue *bq)
+{
+	struct blk_plug plug;
+
+	blk_start_plug(&plug);
+	vhost_blk_fetch_batch(bq);
+	blk_finish_plug(&plug);
 }
 
 /*
