@@ -14,7 +14,7 @@
 # nothing ran.
 #
 # Two programs of the suite matter most here: stress (the hostile guest and
-# VMM) runs for KVHOST_STRESS_SECONDS per device type (60 here, 10 in
+# VMM) runs for KVHOST_STRESS_SECONDS per device type (60 here, 5 in
 # check.sh), and failslab (slab failures on every setup path) runs only
 # under this kernel; both must run, not skip. The allocation-failure
 # reports that failslab's injected failures provoke (warn_alloc's "vmalloc

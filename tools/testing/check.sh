@@ -70,7 +70,7 @@ if [ $rc -ne 0 ] && [ "$fail" -eq "$before" ]; then
 	record vring_unit fail "exit $rc; see $RES/vring-unit.log"
 fi
 step vring_fuzz vring-fuzz timeout 180 make -C "$SELFTESTS/fuzz" run \
-	FUZZ_TIME=45
+	FUZZ_TIME=30
 
 # The harness must fail a run whose kernel log has a splat, even when the
 # command itself succeeds: sysrq-l prints a backtrace of every CPU.

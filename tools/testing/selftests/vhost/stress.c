@@ -29,7 +29,7 @@
  * kernel log (KASAN, lockdep, WARN, hung tasks) is checked by the harness.
  *
  * Options: --seconds N per device type (default $KVHOST_STRESS_SECONDS, else
- * 10), --seed S to replay a run's random decisions (thread interleaving is
+ * 5), --seed S to replay a run's random decisions (thread interleaving is
  * not replayed), --dev net|blk. The seed is printed at start.
  */
 #include <errno.h>
@@ -66,7 +66,7 @@
 #define STUCK_S		30	/* an ioctl or close longer than this hangs */
 #define BLK_SIZE	(1024 * 1024)
 
-static unsigned int opt_seconds = 10;
+static unsigned int opt_seconds = 5;
 static uint64_t opt_seed;
 static const char *opt_dev;
 static int64_t case_deadline_ms;
