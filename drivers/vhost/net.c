@@ -9,7 +9,8 @@
  *
  * One open device is one queue pair: RX (vring 0) and TX (vring 1), served
  * by one worker. VHOST_NET_SET_BACKEND attaches a tun/tap or macvtap/ipvtap
- * queue to a vring; the data paths are in net_tx.c and net_rx.c.
+ * queue, or an AF_PACKET raw socket, to a vring; the data paths are in
+ * net_tx.c and net_rx.c.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -17,9 +18,14 @@
 #include <linux/if_tun.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/net.h>
 #include <linux/nospec.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/socket.h>
 #include <linux/virtio_net.h>
+#include <net/sock.h>
 
 #include "net.h"
 
@@ -101,6 +107,127 @@ int vhost_net_flush_used(struct vhost_net_vq *nvq)
 	return ret;
 }
 
+/*
+ * Busy polling (VHOST_SET_VRING_BUSYLOOP_TIMEOUT, QEMU's poll-us=N): a
+ * handler that runs out of work does not go back to waiting at once. With
+ * guest notifications still off, it spins for up to the queue's budget
+ * watching both halves of the pair: the TX avail ring, and the tap's
+ * receive side together with the RX avail ring. A guest that keeps
+ * transmitting then needs no kick (an exit) per burst, and a packet that
+ * comes in soon is picked up without a wake-up.
+ *
+ * The spin ends when there is work for the pair, when the budget is spent,
+ * when the scheduler wants the CPU (need_resched()), on a signal, when
+ * anything else was queued on the worker (the caller then requeues itself,
+ * so that it spins again once that work has run), and when the VMM holds
+ * the device mutex: every ioctl that needs a queue's mutex takes that one
+ * first, and must not wait for a budget that may be minutes long (upstream
+ * lets it). The time is local_clock() in units of 1024 ns, about a
+ * microsecond, read with migration off so that one CPU's clock measures
+ * the whole spin.
+ */
+static unsigned long vhost_net_busy_clock(void)
+{
+	return local_clock() >> 10;
+}
+
+/* Does the RX queue, attached and locked, have a packet and a buffer? */
+static bool vhost_net_rx_ready(struct vhost_net_vq *rnvq)
+{
+	return vhost_net_rx_has_data(rnvq) &&
+	       kvr_avail_pending(&rnvq->vq.ring);
+}
+
+/*
+ * After the spin, hand the other queue of the pair back to its normal
+ * course: run its handler if the guest has buffers for it, else let the
+ * guest kick it again (and run it if buffers came in meanwhile, or if the
+ * ring cannot be written, so that the handler reports that).
+ */
+static void vhost_net_busy_poll_resume(struct kvh_vq *vq)
+{
+	int ret;
+
+	if (kvr_avail_pending(&vq->ring)) {
+		kvh_poll_queue(&vq->poll);
+		return;
+	}
+	ret = kvr_enable_notify(&vq->ring);
+	if (!ret)
+		return;
+	if (ret > 0)
+		kvr_disable_notify(&vq->ring);
+	kvh_poll_queue(&vq->poll);
+}
+
+/**
+ * vhost_net_busy_poll() - spin for a while, waiting for work for the pair
+ * @n: the device
+ * @rx: the RX handler calls (the tap is empty), else the TX handler (the
+ *	TX ring is empty)
+ *
+ * The caller holds its queue's mutex, with a backend attached, guest
+ * notifications disabled and its used entries published, and spins for
+ * its own queue's budget. The other queue takes part if its mutex is free
+ * (the worker is shared, so only an ioctl can hold it) and it has a
+ * backend: its guest notifications are turned off for the spin and handed
+ * back by vhost_net_busy_poll_resume(). For the RX queue that happens only
+ * if the tap has a packet for it; otherwise its notifications are simply
+ * enabled again, as the RX handler may be waiting for buffers.
+ *
+ * Return: true if the spin ended because other work was queued on the
+ * worker; the caller then requeues itself rather than re-arming its
+ * notifications.
+ */
+bool vhost_net_busy_poll(struct vhost_net *n, bool rx)
+{
+	struct vhost_net_vq *rnvq = &n->vqs[VHOST_NET_VQ_RX];
+	struct vhost_net_vq *tnvq = &n->vqs[VHOST_NET_VQ_TX];
+	struct kvh_vq *self = rx ? &rnvq->vq : &tnvq->vq;
+	struct kvh_vq *other = rx ? &tnvq->vq : &rnvq->vq;
+	bool paired, poll_rx, poll_tx, intr = false;
+	unsigned long end;
+
+	lockdep_assert_held(&self->mutex);
+	/* Never wait for it: the two handlers lock in either order. */
+	paired = mutex_trylock(&other->mutex);
+	if (paired && (!other->backend || kvr_disable_notify(&other->ring))) {
+		mutex_unlock(&other->mutex);
+		paired = false;
+	}
+	poll_rx = rx || paired;
+	poll_tx = !rx || paired;
+
+	migrate_disable();
+	end = vhost_net_busy_clock() + self->busyloop_timeout;
+	while (!need_resched() && !signal_pending(current) &&
+	       !time_after(vhost_net_busy_clock(), end)) {
+		if (kvh_worker_has_work(self->worker)) {
+			intr = true;
+			break;
+		}
+		if (mutex_is_locked(&n->dev.mutex))
+			break;
+		if (poll_tx && kvr_avail_pending(&tnvq->vq.ring))
+			break;
+		if (poll_rx && vhost_net_rx_ready(rnvq))
+			break;
+		cpu_relax();
+	}
+	migrate_enable();
+
+	if (paired) {
+		if (rx)
+			vhost_net_busy_poll_resume(other);
+		else if (vhost_net_rx_has_data(rnvq))
+			vhost_net_busy_poll_resume(other);
+		else
+			kvr_enable_notify(&other->ring);
+		mutex_unlock(&other->mutex);
+	}
+	return intr;
+}
+
 /* Kick handlers (the guest added buffers) and tap wake-ups. */
 static void vhost_net_tx_kick(struct kvh_work *work)
 {
@@ -129,19 +256,27 @@ static void vhost_net_rx_sock(struct kvh_work *work)
 }
 
 /*
- * The socket of a tun/tap or macvtap/ipvtap file, or ERR_PTR(-ENOTSOCK).
- * Unlike upstream, AF_PACKET sockets are not accepted.
+ * The socket of a tun/tap or macvtap/ipvtap file, or of an AF_PACKET
+ * SOCK_RAW socket (*@packet then set), as upstream takes them; anything
+ * else, other sockets included, is ERR_PTR(-ENOTSOCK), upstream's answer.
  */
-static struct socket *vhost_net_file_socket(struct file *file)
+static struct socket *vhost_net_file_socket(struct file *file, bool *packet)
 {
 	struct socket *sock;
 
+	*packet = false;
 	sock = tun_get_socket(file);
 	if (!IS_ERR(sock))
 		return sock;
 	sock = tap_get_socket(file);
 	if (!IS_ERR(sock))
 		return sock;
+	sock = sock_from_file(file);
+	if (sock && sock->sk && sock->sk->sk_family == AF_PACKET &&
+	    sock->sk->sk_type == SOCK_RAW) {
+		*packet = true;
+		return sock;
+	}
 	return ERR_PTR(-ENOTSOCK);
 }
 
@@ -159,12 +294,16 @@ static struct file *vhost_net_vq_detach(struct vhost_net_vq *nvq)
 	if (nvq->rx_batch)
 		vhost_net_rx_detach(nvq);
 	nvq->file = NULL;
+	nvq->packet = false;
 	return file;
 }
 
-/* Attach @file's @sock to a stopped queue, with its mutex held. */
+/*
+ * Attach @file's @sock (an AF_PACKET socket if @packet) to a stopped queue,
+ * with its mutex held.
+ */
 static int vhost_net_vq_attach(struct vhost_net_vq *nvq, struct file *file,
-			       struct socket *sock)
+			       struct socket *sock, bool packet)
 {
 	struct kvh_vq *vq = &nvq->vq;
 	int ret;
@@ -175,6 +314,7 @@ static int vhost_net_vq_attach(struct vhost_net_vq *nvq, struct file *file,
 	if (ret)
 		return ret;
 	nvq->file = file;
+	nvq->packet = packet;
 	if (nvq->rx_batch)
 		vhost_net_rx_attach(nvq, file);
 	/* A tap that reports EPOLLERR (e.g. no tun device) is refused. */
@@ -189,8 +329,9 @@ static int vhost_net_vq_attach(struct vhost_net_vq *nvq, struct file *file,
 static long vhost_net_set_backend(struct vhost_net *n, unsigned int index,
 				  int fd)
 {
+	struct socket *sock = NULL, *old_sock;
 	struct file *file = NULL, *old;
-	struct socket *sock = NULL;
+	bool packet = false, old_packet;
 	struct vhost_net_vq *nvq;
 	long ret;
 
@@ -211,7 +352,7 @@ static long vhost_net_set_backend(struct vhost_net *n, unsigned int index,
 			ret = -EBADF;
 			goto out_unlock;
 		}
-		sock = vhost_net_file_socket(file);
+		sock = vhost_net_file_socket(file, &packet);
 		if (IS_ERR(sock)) {
 			ret = PTR_ERR(sock);
 			goto out_fput;
@@ -224,13 +365,15 @@ static long vhost_net_set_backend(struct vhost_net *n, unsigned int index,
 		mutex_unlock(&nvq->vq.mutex);
 		goto out_fput;
 	}
+	old_sock = nvq->vq.backend;
+	old_packet = nvq->packet;
 	old = vhost_net_vq_detach(nvq);
 	if (file) {
-		ret = vhost_net_vq_attach(nvq, file, sock);
+		ret = vhost_net_vq_attach(nvq, file, sock, packet);
 		if (ret) {
 			/* Put the previous tap back, as upstream does. */
-			if (old && !vhost_net_vq_attach(nvq, old,
-							vhost_net_file_socket(old)))
+			if (old && !vhost_net_vq_attach(nvq, old, old_sock,
+							old_packet))
 				old = NULL;
 			mutex_unlock(&nvq->vq.mutex);
 			goto out_flush;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vhost-net internals shared by net.c (device, backends), net_tx.c (guest to
- * tap) and net_rx.c (tap to guest).
+ * vhost-net internals shared by net.c (device, backends, busy polling),
+ * net_tx.c (guest to tap) and net_rx.c (tap to guest). "Tap" below stands
+ * for any backend: a tun/tap or macvtap/ipvtap queue, or an AF_PACKET
+ * socket.
  *
  * Lock rules: the kvh_dev rules (kvhost.h) apply. Everything in struct
  * vhost_net_vq below the embedded kvh_vq is protected by that queue's mutex,
@@ -38,6 +40,8 @@ enum {
  * @sock_poll: waits on the tap: EPOLLIN for RX, EPOLLOUT for TX (only while
  *	TX is blocked by backpressure); its work runs the queue's handler
  * @file: the tap file, referenced; NULL while detached
+ * @packet: the backend is an AF_PACKET socket: no batching on TX (the batch
+ *	is tun's and macvtap's protocol), no packet ring on RX
  * @heads: used entries not yet published, then those of the packet being
  *	received; VHOST_NET_BATCH + VHOST_NET_MAX_IOV entries
  * @nheads: how many of @heads are pending
@@ -62,6 +66,7 @@ struct vhost_net_vq {
 	struct kvh_vq vq;
 	struct kvh_poll sock_poll;	/* started/stopped under vq.mutex */
 	struct file *file;		/* protected by vq.mutex */
+	bool packet;			/* protected by vq.mutex */
 	struct kvr_used *heads;		/* protected by vq.mutex */
 	unsigned int nheads;		/* protected by vq.mutex */
 	struct iovec *rx_iov;		/* protected by vq.mutex */
@@ -97,11 +102,13 @@ static inline struct vhost_net_vq *to_net_vq(struct kvh_vq *vq)
 void vhost_net_hdr_lens(const struct kvh_vq *vq, size_t *vhost_hlen,
 			size_t *sock_hlen);
 int vhost_net_flush_used(struct vhost_net_vq *nvq);
+bool vhost_net_busy_poll(struct vhost_net *n, bool rx);
 void vhost_net_handle_tx(struct vhost_net_vq *nvq);
 int vhost_net_tx_init(struct vhost_net_vq *nvq);
 void vhost_net_tx_free(struct vhost_net_vq *nvq);
 void vhost_net_handle_rx(struct vhost_net_vq *nvq);
 void vhost_net_rx_attach(struct vhost_net_vq *nvq, struct file *file);
 void vhost_net_rx_detach(struct vhost_net_vq *nvq);
+bool vhost_net_rx_has_data(struct vhost_net_vq *nvq);
 
 #endif /* KVHOST_NET_H */

@@ -22,6 +22,16 @@
  * recvmsg() in msg_control, which makes the tap copy that packet out
  * instead of dequeuing one itself. Packets taken but not delivered go back
  * to the front of the ring when the queue is detached.
+ *
+ * An AF_PACKET socket has no such ring: the length of its next packet is
+ * read off the head of its receive queue, and recvmsg() dequeues it. As
+ * upstream's, the length counts a VLAN tag the skb carries out of line,
+ * which a packet socket's recvmsg() does not put back in the frame: such a
+ * packet comes out shorter than announced and is dropped.
+ *
+ * With a busy-poll budget, a handler that finds the tap empty publishes
+ * what it delivered and spins for more (vhost_net_busy_poll()) before it
+ * goes back to waiting for the tap.
  */
 #include <linux/if_tap.h>
 #include <linux/if_tun.h>
@@ -31,6 +41,7 @@
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
+#include <net/sock.h>
 #include <net/xdp.h>
 
 #include "net.h"
@@ -160,14 +171,33 @@ static int vhost_net_rx_ptr_len(void *ptr)
 	return skb->len + (skb_vlan_tag_present(skb) ? VLAN_HLEN : 0);
 }
 
+/* The length of the packet at the head of a socket's receive queue, or 0. */
+static int vhost_net_rx_queue_len(struct sock *sk)
+{
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	struct sk_buff *skb;
+	unsigned long flags;
+	int len = 0;
+
+	spin_lock_irqsave(&q->lock, flags);
+	skb = skb_peek(q);
+	if (skb)
+		len = skb->len + (skb_vlan_tag_present(skb) ? VLAN_HLEN : 0);
+	spin_unlock_irqrestore(&q->lock, flags);
+	return len;
+}
+
 /*
  * The length of the next packet, 0 if there is none. With a ring, refill
  * the batch first.
  */
 static int vhost_net_rx_peek(struct vhost_net_vq *nvq, struct socket *sock)
 {
-	if (!nvq->rx_ring)
-		return sock->ops->peek_len ? sock->ops->peek_len(sock) : 0;
+	if (!nvq->rx_ring) {
+		if (sock->ops->peek_len)
+			return sock->ops->peek_len(sock);
+		return vhost_net_rx_queue_len(sock->sk);
+	}
 	if (nvq->rx_head == nvq->rx_tail) {
 		nvq->rx_head = 0;
 		nvq->rx_tail = ptr_ring_consume_batched(nvq->rx_ring,
@@ -177,6 +207,24 @@ static int vhost_net_rx_peek(struct vhost_net_vq *nvq, struct socket *sock)
 			return 0;
 	}
 	return vhost_net_rx_ptr_len(nvq->rx_batch[nvq->rx_head]);
+}
+
+/**
+ * vhost_net_rx_has_data() - does the tap hold a packet for the guest?
+ * @nvq: the RX queue, with its mutex held and a backend attached
+ *
+ * For busy polling: cheap, and takes nothing out of the tap.
+ */
+bool vhost_net_rx_has_data(struct vhost_net_vq *nvq)
+{
+	struct socket *sock = nvq->vq.backend;
+
+	lockdep_assert_held(&nvq->vq.mutex);
+	if (nvq->rx_tail > nvq->rx_head)
+		return true;
+	if (nvq->rx_ring)
+		return !ptr_ring_empty(nvq->rx_ring);
+	return !skb_queue_empty_lockless(&sock->sk->sk_receive_queue);
 }
 
 /* The packet the next recvmsg() must deliver (NULL: the tap picks it). */
@@ -253,13 +301,17 @@ static int vhost_net_rx_log(struct vhost_net_vq *nvq, unsigned int count)
  * vhost_net_handle_rx() - move packets from the tap into guest buffers
  * @nvq: the RX queue
  *
- * Stops when the tap is empty (the tap polled again), when the guest has
- * no buffers (guest notifications re-enabled, the packet left in the tap),
- * when the guest broke the ring (the err eventfd fires), or after
- * VHOST_NET_PKT_WEIGHT packets or VHOST_NET_BYTE_WEIGHT bytes (requeued).
+ * Stops when the tap is empty (the tap polled again, after a busy poll if
+ * the queue has a budget), when the guest has no buffers (guest
+ * notifications re-enabled, the packet left in the tap), when the guest
+ * broke the ring (the err eventfd fires), when a busy poll gave way to
+ * other work, or after VHOST_NET_PKT_WEIGHT packets or
+ * VHOST_NET_BYTE_WEIGHT bytes (both requeued).
  */
 void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 {
+	struct vhost_net *n = container_of(nvq, struct vhost_net,
+					   vqs[VHOST_NET_VQ_RX]);
 	struct kvh_vq *vq = &nvq->vq;
 	size_t vhost_hlen, sock_hlen;
 	unsigned int count, niov;
@@ -289,9 +341,22 @@ void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 	}
 
 	for (;;) {
+		bool intr = false;
+
 		ret = vhost_net_rx_peek(nvq, sock);
+		if (ret <= 0 && vq->busyloop_timeout) {
+			/* The guest sees what is delivered before we spin. */
+			if (vhost_net_flush_used(nvq))
+				break;
+			intr = vhost_net_busy_poll(n, true);
+			ret = vhost_net_rx_peek(nvq, sock);
+		}
 		if (ret <= 0) {
-			rearm = true;
+			/* Cut short: spin again once that work is done. */
+			if (intr)
+				kvh_poll_queue(&vq->poll);
+			else
+				rearm = true;
 			break;
 		}
 		sock_len = ret + sock_hlen;

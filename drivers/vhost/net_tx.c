@@ -14,7 +14,12 @@
  * no wait for the tap. This path bypasses the tap's sndbuf accounting, so it
  * is taken only when that is unlimited (the default, and QEMU's), as
  * upstream does. Anything else (a packet that does not fit a page, a limited
- * sndbuf) goes out with one sendmsg() that copies straight from the guest.
+ * sndbuf, an AF_PACKET backend) goes out with one sendmsg() that copies
+ * straight from the guest.
+ *
+ * With a busy-poll budget, a handler that finds the ring empty hands what
+ * it batched to the tap, publishes its used entries and spins for more
+ * (vhost_net_busy_poll()) before it asks the guest to kick again.
  */
 #include <linux/if_ether.h>
 #include <linux/if_tun.h>
@@ -144,13 +149,17 @@ static void vhost_net_tx_bad_chain(struct kvh_vq *vq, struct kvr_chain *c)
  * vhost_net_handle_tx() - send what the guest posted on the TX queue
  * @nvq: the TX queue
  *
- * Stops when the ring is empty (guest notifications re-enabled), when the
- * tap pushes back (the chain is given back and the tap polled for
- * EPOLLOUT), when the guest broke the ring (the err eventfd fires), or after
- * VHOST_NET_PKT_WEIGHT packets or VHOST_NET_BYTE_WEIGHT bytes (requeued).
+ * Stops when the ring is empty (guest notifications re-enabled, after a
+ * busy poll if the queue has a budget), when the tap pushes back (the chain
+ * is given back and the tap polled for EPOLLOUT), when the guest broke the
+ * ring (the err eventfd fires), when a busy poll gave way to other work, or
+ * after VHOST_NET_PKT_WEIGHT packets or VHOST_NET_BYTE_WEIGHT bytes (both
+ * requeued).
  */
 void vhost_net_handle_tx(struct vhost_net_vq *nvq)
 {
+	struct vhost_net *n = container_of(nvq, struct vhost_net,
+					   vqs[VHOST_NET_VQ_TX]);
 	struct kvh_vq *vq = &nvq->vq;
 	struct kvr_chain *c = &vq->chain;
 	size_t vhost_hlen, sock_hlen;
@@ -168,7 +177,7 @@ void vhost_net_handle_tx(struct vhost_net_vq *nvq)
 	if (!sock)
 		goto out;
 	vhost_net_hdr_lens(vq, &vhost_hlen, &sock_hlen);
-	batch = READ_ONCE(sock->sk->sk_sndbuf) == INT_MAX;
+	batch = !nvq->packet && READ_ONCE(sock->sk->sk_sndbuf) == INT_MAX;
 	/* Only backpressure makes us wait for the tap. */
 	kvh_poll_stop(&nvq->sock_poll);
 	if (kvr_disable_notify(&vq->ring)) {
@@ -177,12 +186,27 @@ void vhost_net_handle_tx(struct vhost_net_vq *nvq)
 	}
 
 	for (;;) {
+		bool intr = false;
+
 		ret = kvr_get_chain(&vq->ring, c);
+		if (!ret && vq->busyloop_timeout) {
+			/* The guest sees what is done before we spin. */
+			vhost_net_tx_send_batch(nvq, sock);
+			if (vhost_net_flush_used(nvq))
+				break;
+			intr = vhost_net_busy_poll(n, false);
+			ret = kvr_get_chain(&vq->ring, c);
+		}
 		if (ret < 0) {
 			kvh_vq_error(vq);
 			break;
 		}
 		if (!ret) {
+			if (intr) {
+				/* Cut short: spin again once that is done. */
+				kvh_poll_queue(&vq->poll);
+				break;
+			}
 			ret = kvr_enable_notify(&vq->ring);
 			if (ret < 0) {
 				kvh_vq_error(vq);

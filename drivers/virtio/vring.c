@@ -573,3 +573,24 @@ int kvr_enable_notify_at(struct kvr_ring *ring, u16 mark)
 	return kvr_split_enable_notify_at(ring, mark);
 }
 EXPORT_SYMBOL_NS_GPL(kvr_enable_notify_at, KVH_NS);
+
+/**
+ * kvr_avail_pending() - has the guest made a chain available we have not
+ *	fetched yet?
+ * @ring: a started ring
+ *
+ * A cheap look for busy-polling loops: one 16-bit read of guest memory at
+ * most, and nothing changes, neither in @ring nor in the guest's memory.
+ * kvr_get_chain() does the real, checked work afterwards.
+ *
+ * Return: true if a chain is available, and also when the ring cannot be
+ * read or its avail index is bad, so that the caller goes on to
+ * kvr_get_chain(), which reports the error; false if the ring is empty.
+ */
+bool kvr_avail_pending(const struct kvr_ring *ring)
+{
+	if (ring->packed)
+		return kvr_packed_avail_pending(ring);
+	return kvr_split_avail_pending(ring);
+}
+EXPORT_SYMBOL_NS_GPL(kvr_avail_pending, KVH_NS);

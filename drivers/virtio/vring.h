@@ -173,6 +173,7 @@ bool kvr_should_notify(struct kvr_ring *ring);
 int kvr_disable_notify(struct kvr_ring *ring);
 int kvr_enable_notify(struct kvr_ring *ring);
 u16 kvr_avail_mark(const struct kvr_ring *ring);
+bool kvr_avail_pending(const struct kvr_ring *ring);
 int kvr_enable_notify_at(struct kvr_ring *ring, u16 mark);
 
 #endif /* KVHOST_VRING_H */

@@ -121,6 +121,7 @@ bool kvr_split_should_notify(struct kvr_ring *ring);
 int kvr_split_disable_notify(struct kvr_ring *ring);
 int kvr_split_enable_notify(struct kvr_ring *ring);
 int kvr_split_enable_notify_at(struct kvr_ring *ring, u16 mark);
+bool kvr_split_avail_pending(const struct kvr_ring *ring);
 
 int kvr_packed_start(struct kvr_ring *ring);
 int kvr_packed_get_chain(struct kvr_ring *ring, struct kvr_chain *chain);
@@ -130,5 +131,6 @@ bool kvr_packed_should_notify(struct kvr_ring *ring);
 int kvr_packed_disable_notify(struct kvr_ring *ring);
 int kvr_packed_enable_notify(struct kvr_ring *ring);
 int kvr_packed_enable_notify_at(struct kvr_ring *ring, u16 mark);
+bool kvr_packed_avail_pending(const struct kvr_ring *ring);
 
 #endif /* KVHOST_VRING_INT_H */

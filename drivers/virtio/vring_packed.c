@@ -393,3 +393,20 @@ int kvr_packed_enable_notify_at(struct kvr_ring *ring, u16 mark)
 		return -EINVAL;
 	return kvr_packed_rearm(ring, mark);
 }
+
+/**
+ * kvr_packed_avail_pending() - packed part of kvr_avail_pending()
+ * @ring: the ring
+ *
+ * Return: true if the descriptor at the next slot to fetch is available
+ * in the driver's current lap, or cannot be read; false if not.
+ */
+bool kvr_packed_avail_pending(const struct kvr_ring *ring)
+{
+	u16 flags;
+
+	if (unlikely(kvr_get16(&flags, kvr_pdesc(ring, ring->last_avail_idx) +
+			       KVR_PDESC_FLAGS)))
+		return true;
+	return kvr_packed_avail(flags, ring->avail_wrap);
+}

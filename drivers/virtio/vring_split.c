@@ -355,3 +355,21 @@ int kvr_split_enable_notify_at(struct kvr_ring *ring, u16 mark)
 
 	return ret ? ret : ring->avail_idx != mark;
 }
+
+/**
+ * kvr_split_avail_pending() - split part of kvr_avail_pending()
+ * @ring: the ring
+ *
+ * Return: true if the avail index (as last read, or as read now) is past
+ * the next entry to fetch, or cannot be read; false if not.
+ */
+bool kvr_split_avail_pending(const struct kvr_ring *ring)
+{
+	u16 idx;
+
+	if (ring->avail_idx != ring->last_avail_idx)
+		return true;
+	if (unlikely(kvr_get16(&idx, ring->avail + KVR_AVAIL_IDX)))
+		return true;
+	return idx != ring->last_avail_idx;
+}

@@ -12,8 +12,9 @@
  *  - Deleting the macvtap while vhost holds its queue: frames the guest
  *    sends then are dropped but completed, and the device can be stopped
  *    and closed.
- *  - SET_BACKEND refuses what is neither a tap nor a macvtap: a regular
- *    file, a packet socket (ENOTSOCK), and a tun fd bound to no device.
+ *  - SET_BACKEND refuses what is neither a tap, a macvtap nor a raw packet
+ *    socket: a regular file, a datagram packet socket (ENOTSOCK), and a
+ *    tun fd bound to no device.
  *
  * The data path cases run on split and on packed rings.
  */
@@ -389,14 +390,14 @@ static enum ktap_result not_tap_body(struct mvt *mp)
 	VOK(vdrv_net_set_backend(m.e.dev, 0, -1));
 	VOK(vdrv_net_set_backend(m.e.dev, 1, -1));
 	file = memfd_create("kvhost-not-a-tap", MFD_CLOEXEC);
-	pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	pkt = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	KTAP_CHECK(file >= 0 && pkt >= 0 && tun >= 0, "fds: %s",
 		   strerror(errno));
 	KTAP_OK(ftruncate(file, 4096));
 	KTAP_EXPECT_EQ(vdrv_net_set_backend(m.e.dev, 0, file), -ENOTSOCK);
 	KTAP_EXPECT_EQ(vdrv_net_set_backend(m.e.dev, 1, file), -ENOTSOCK);
-	/* Upstream takes packet sockets; kvhost does not. */
+	/* Only raw packet sockets are backends, as upstream. */
 	KTAP_EXPECT_EQ(vdrv_net_set_backend(m.e.dev, 0, pkt), -ENOTSOCK);
 	KTAP_EXPECT_EQ(vdrv_net_set_backend(m.e.dev, 1, pkt), -ENOTSOCK);
 	/* A tun fd before TUNSETIFF has no device behind it. */
