@@ -116,6 +116,21 @@ static const struct kvr_range *kvr_lookup(struct kvr_ring *ring, u64 addr)
 }
 
 /*
+ * No range covers @addr. Through a device IOTLB that is a miss: the VMM is
+ * asked for the translation and the caller retries, with nothing consumed.
+ * Through a memory table it is a broken ring.
+ */
+static int kvr_miss(struct kvr_ring *ring, u64 addr, u32 perm)
+{
+	if (ring->map && ring->map->iotlb) {
+		ring->miss_addr = addr;
+		ring->miss_perm = perm;
+		return -EAGAIN;
+	}
+	return kvr_fail(ring, KVR_ERR_ADDR, addr);
+}
+
+/*
  * Read @len bytes of guest memory at @gpa (readable, no wrap checked by the
  * caller) through the translation table, one access per range crossed.
  */
@@ -128,7 +143,7 @@ static int kvr_read_gpa(struct kvr_ring *ring, u64 gpa, void *buf, u32 len)
 		u32 seg = len;
 
 		if (unlikely(!r))
-			return kvr_fail(ring, KVR_ERR_ADDR, gpa);
+			return kvr_miss(ring, gpa, KVR_PERM_READ);
 		if (unlikely(!(r->perm & KVR_PERM_READ)))
 			return kvr_fail(ring, KVR_ERR_PERM, gpa);
 		if (r->last - gpa < (u64)seg - 1)
@@ -167,8 +182,8 @@ void kvr_walk_init(struct kvr_walk *w, struct kvr_ring *ring,
  * @len: its length; 0 is allowed and adds no iovec
  * @write: device-writable
  *
- * Return: 0, or -EIO with the ring error set (OUT_AFTER_IN, LEN, ADDR, PERM,
- * IOV).
+ * Return: 0, -EIO with the ring error set (OUT_AFTER_IN, LEN, ADDR, PERM,
+ * IOV), or -EAGAIN for an IOTLB miss.
  */
 int kvr_walk_add(struct kvr_walk *w, u64 addr, u32 len, bool write)
 {
@@ -198,7 +213,7 @@ int kvr_walk_add(struct kvr_walk *w, u64 addr, u32 len, bool write)
 		u32 seg = len;
 
 		if (unlikely(!r))
-			return kvr_fail(ring, KVR_ERR_ADDR, addr);
+			return kvr_miss(ring, addr, perm);
 		if (unlikely((r->perm & perm) != perm))
 			return kvr_fail(ring, KVR_ERR_PERM, addr);
 		if (unlikely(n >= c->max_iov))
@@ -248,8 +263,8 @@ int kvr_table_check(struct kvr_ring *ring, u64 addr, u32 len)
  * @count: entries in the table; @index < @count
  * @buf: room for KVR_TABLE_BATCH entries of 16 bytes
  *
- * Return: the number of entries read (at least 1), or -EIO with the ring
- * error set.
+ * Return: the number of entries read (at least 1), -EIO with the ring
+ * error set, or -EAGAIN for an IOTLB miss.
  */
 int kvr_table_read(struct kvr_ring *ring, u64 table, unsigned int index,
 		   unsigned int count, void *buf)
@@ -279,6 +294,27 @@ int kvr_log_used(struct kvr_ring *ring, u64 gpa, u64 len)
 	if (likely(!ring->log_used || !ring->log))
 		return 0;
 	return kvr_log_write(ring->log, gpa, len);
+}
+
+/**
+ * kvr_ring_area_size() - bytes in one area of a ring
+ * @ring: the ring, with @num and @packed set
+ * @area: which area
+ *
+ * Return: the size, which the VMM must have mapped contiguously.
+ */
+u64 kvr_ring_area_size(const struct kvr_ring *ring, enum kvr_area area)
+{
+	switch (area) {
+	case KVR_AREA_DESC:
+		return 16ULL * ring->num;
+	case KVR_AREA_AVAIL:
+		return ring->packed ? sizeof(struct kvr_event) :
+		       kvr_split_avail_size(ring->num);
+	default:
+		return ring->packed ? sizeof(struct kvr_event) :
+		       kvr_split_used_size(ring->num);
+	}
 }
 
 /**
@@ -397,7 +433,9 @@ u32 kvr_ring_get_base(const struct kvr_ring *ring)
  *
  * Return: 1 with @chain filled in, 0 if the ring is empty, -EIO if the guest
  * broke the ring (@ring->error says why; nothing is consumed, so the next
- * call fails the same way).
+ * call fails the same way), or -EAGAIN if @ring->map is an IOTLB that lacks
+ * an address (@ring->miss_addr and @ring->miss_perm say which; nothing is
+ * consumed, and the call succeeds once the translation was added).
  */
 int kvr_get_chain(struct kvr_ring *ring, struct kvr_chain *chain)
 {

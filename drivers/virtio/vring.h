@@ -67,9 +67,14 @@ struct kvr_range {
 	u32 perm;		/* KVR_PERM_* */
 };
 
-/* A translation table: sorted by start, non-overlapping. Immutable. */
+/*
+ * A translation table: sorted by start, non-overlapping. Immutable.
+ * @iotlb: a device IOTLB, which the VMM fills on demand: an address it does
+ * not cover is a miss to report and retry (-EAGAIN), not a broken ring.
+ */
 struct kvr_map {
 	unsigned int n;
+	bool iotlb;
 	struct kvr_range r[];
 };
 
@@ -129,6 +134,8 @@ struct kvr_used {
  * @error_info: the offending index or address, for diagnostics
  * @map_hint: index in @map of the last range hit, tried first (a hint
  *	checked against the current @map, so swapping @map needs no reset)
+ * @miss_addr: after -EAGAIN, the address @map (an IOTLB) lacked
+ * @miss_perm: and the access wanted there (KVR_PERM_*)
  */
 struct kvr_ring {
 	unsigned int num;
@@ -155,8 +162,18 @@ struct kvr_ring {
 	enum kvr_error error;
 	u64 error_info;
 	unsigned int map_hint;
+	u64 miss_addr;
+	u32 miss_perm;
 };
 
+/* The three areas of a ring, for translating each as a whole. */
+enum kvr_area {
+	KVR_AREA_DESC,		/* descriptor table (packed: descriptor ring) */
+	KVR_AREA_AVAIL,		/* avail ring (packed: driver event area) */
+	KVR_AREA_USED,		/* used ring (packed: device event area) */
+};
+
+u64 kvr_ring_area_size(const struct kvr_ring *ring, enum kvr_area area);
 int kvr_ring_check(const struct kvr_ring *ring);
 int kvr_ring_start(struct kvr_ring *ring);
 int kvr_ring_set_base(struct kvr_ring *ring, u32 base);

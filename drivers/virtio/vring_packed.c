@@ -108,7 +108,7 @@ static int kvr_packed_indirect(struct kvr_walk *w, u64 table, u32 len)
  * @ring: the ring
  * @chain: the chain to fill in
  *
- * Return: 1, 0 (empty) or -EIO.
+ * Return: 1, 0 (empty), -EIO or -EAGAIN (IOTLB miss).
  */
 int kvr_packed_get_chain(struct kvr_ring *ring, struct kvr_chain *chain)
 {

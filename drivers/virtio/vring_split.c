@@ -103,7 +103,7 @@ static int kvr_split_indirect(struct kvr_walk *w, const struct kvr_sdesc *d,
  * @ring: the ring
  * @chain: the chain to fill in
  *
- * Return: 1, 0 (empty) or -EIO.
+ * Return: 1, 0 (empty), -EIO or -EAGAIN (IOTLB miss).
  */
 int kvr_split_get_chain(struct kvr_ring *ring, struct kvr_chain *chain)
 {

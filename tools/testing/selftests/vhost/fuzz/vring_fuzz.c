@@ -28,7 +28,8 @@
 
 struct fz_hdr {
 	u8 flags;	/* bit 0 packed, 1 event_idx, 2 indirect, 3 notify
-			 * on empty, 4 dirty logging
+			 * on empty, 4 dirty logging, 5 the map is a device
+			 * IOTLB (a hole is a miss, not an error)
 			 */
 	u8 num;		/* split: 1 << (num % 9); packed: 1 + num % 128 */
 	u8 max_iov;	/* 1 + max_iov % MAX_IOV */
@@ -155,6 +156,16 @@ static void op_get(void)
 	bound = 2 + ring.num + (unsigned long)KVR_MAX_INDIRECT *
 		(MAX_RANGES + 1);
 	FZ_ASSERT(kvr_user_reads - reads <= bound);
+	if (ret == -EAGAIN) {
+		/* A miss: only through an IOTLB, at a hole, nothing taken. */
+		FZ_ASSERT(ring.map->iotlb);
+		FZ_ASSERT(!kvr_map_find(ring.map, ring.miss_addr));
+		FZ_ASSERT(ring.miss_perm == KVR_PERM_READ ||
+			  ring.miss_perm == KVR_PERM_WRITE);
+		FZ_ASSERT(ring.last_avail_idx == la && ring.avail_wrap == aw);
+		have_chain = false;
+		return;
+	}
 	if (ret < 0) {
 		FZ_ASSERT(ret == -EIO);
 		FZ_ASSERT(ring.error > KVR_OK && ring.error < KVR_ERR_MAX &&
@@ -323,6 +334,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		next_gpa = r->last + 1;
 	}
 	FZ_ASSERT(kvr_map_check(map) == 0);
+	map->iotlb = h.flags & 0x20;
 	memcpy(map2, map, sizeof(*map) + MAX_RANGES * sizeof(struct kvr_range));
 	map2->n = nr - 1;
 	data += nr * sizeof(struct fz_range);

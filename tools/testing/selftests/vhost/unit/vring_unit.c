@@ -1185,6 +1185,72 @@ static enum ktap_result split_err_addr(void)
 	return KTAP_PASS;
 }
 
+/*
+ * Behind a device IOTLB a hole is a miss: -EAGAIN with the address and the
+ * access wanted, no ring error and nothing consumed; once the table covers
+ * the address the same chain comes out. A lacking permission is still an
+ * error.
+ */
+#define EXPECT_MISS(addr, perm)						\
+	do {								\
+		u16 la_ = E.ring.last_avail_idx;			\
+		KTAP_EXPECT_EQ(get(), -EAGAIN);				\
+		KTAP_EXPECT_EQ(E.ring.error, KVR_OK);			\
+		KTAP_EXPECT_EQ(E.ring.miss_addr, (addr));		\
+		KTAP_EXPECT_EQ(E.ring.miss_perm, (perm));		\
+		KTAP_EXPECT_EQ(E.ring.last_avail_idx, la_);		\
+	} while (0)
+
+static enum ktap_result split_iotlb_miss(void)
+{
+	u64 t = BUF_GPA + 0x2000;
+
+	START_SPLIT(8);
+	E.map->iotlb = true;
+	sd(0, BUF_GPA, 8, KVR_DESC_F_NEXT, 1);
+	sd(1, HOLE_GPA + 8, 8, KVR_DESC_F_WRITE, 0);
+	avail_add(0);
+	EXPECT_MISS(HOLE_GPA + 8, KVR_PERM_WRITE);
+	/* Running off a range into the hole misses where the hole starts. */
+	sd(1, R1_GPA + REGION - 4, 8, KVR_DESC_F_WRITE, 0);
+	EXPECT_MISS(R1_GPA + REGION, KVR_PERM_WRITE);
+	/* An indirect table in the hole. */
+	sd(1, HOLE_GPA, 32, KVR_DESC_F_INDIRECT, 0);
+	EXPECT_MISS(HOLE_GPA, KVR_PERM_READ);
+	/* Mapped at last: the same chain, whole. */
+	td(t, 0, BUF_GPA + 64, 16, KVR_DESC_F_WRITE, 0);
+	sd(1, t, 16, KVR_DESC_F_INDIRECT, 0);
+	KTAP_EXPECT_EQ(get(), 1);
+	KTAP_EXPECT_EQ(E.chain.head, 0);
+	KTAP_EXPECT_EQ(E.chain.out_len, 8);
+	KTAP_EXPECT_EQ(E.chain.in_len, 16);
+	/* Mapped without the access wanted: still a broken ring. */
+	sd(2, RO_GPA, 8, KVR_DESC_F_WRITE, 0);
+	avail_add(2);
+	EXPECT_ERR(KVR_ERR_PERM);
+	return KTAP_PASS;
+}
+
+static enum ktap_result packed_iotlb_miss(void)
+{
+	struct pkd d[2] = { { BUF_GPA, 8, 0 },
+			    { HOLE_GPA, 8, KVR_DESC_F_WRITE } };
+
+	START_PACKED(4);
+	E.map->iotlb = true;
+	pk_add(d, 2, 0);
+	EXPECT_MISS(HOLE_GPA, KVR_PERM_WRITE);
+	/* Once the address is mapped, the chain comes out. */
+	d[1] = (struct pkd){ BUF_GPA + 64, 8, KVR_DESC_F_WRITE };
+	START_PACKED(4);
+	E.map->iotlb = true;
+	pk_add(d, 2, 0);
+	KTAP_EXPECT_EQ(get(), 1);
+	KTAP_EXPECT_EQ(E.chain.ndesc, 2);
+	KTAP_EXPECT_EQ(E.chain.in_len, 8);
+	return KTAP_PASS;
+}
+
 static enum ktap_result split_err_perm(void)
 {
 	START_SPLIT(8);
@@ -1672,6 +1738,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(split_err_addr),
 	KTAP_CASE(split_err_perm),
 	KTAP_CASE(split_err_iov),
+	KTAP_CASE(split_iotlb_miss),
 	KTAP_CASE(packed_basic),
 	KTAP_CASE(packed_indirect),
 	KTAP_CASE(packed_used_batch),
@@ -1684,6 +1751,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(packed_err_id),
 	KTAP_CASE(packed_err_indirect),
 	KTAP_CASE(packed_err_desc),
+	KTAP_CASE(packed_iotlb_miss),
 };
 
 int main(void)
