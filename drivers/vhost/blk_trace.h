@@ -33,7 +33,7 @@ TRACE_EVENT(kvhost_blk_submit,
 			     __field(u64, sector)
 			     __field(u32, len)),
 	    TP_fast_assign(__entry->owner = READ_ONCE(vq->dev->owner_pid);
-			   __entry->vq = kvh_trace_vq_index(vq);
+			   __entry->vq = kvh_vq_index(vq);
 			   __entry->id = id;
 			   __entry->type = type;
 			   __entry->sector = sector;
@@ -52,7 +52,7 @@ TRACE_EVENT(kvhost_blk_complete,
 			     __field(u8, status)
 			     __field(u64, latency_ns)),
 	    TP_fast_assign(__entry->owner = READ_ONCE(vq->dev->owner_pid);
-			   __entry->vq = kvh_trace_vq_index(vq);
+			   __entry->vq = kvh_vq_index(vq);
 			   __entry->id = id;
 			   __entry->status = status;
 			   __entry->latency_ns = latency_ns;),

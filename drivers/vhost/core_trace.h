@@ -32,7 +32,7 @@ DECLARE_EVENT_CLASS(kvhost_vq_count,
 				     __field(u64, count)),
 		    TP_fast_assign(__assign_str(dev, vq->dev->name);
 				   __entry->owner = READ_ONCE(vq->dev->owner_pid);
-				   __entry->vq = kvh_trace_vq_index(vq);
+				   __entry->vq = kvh_vq_index(vq);
 				   __entry->used_idx = READ_ONCE(vq->ring.last_used_idx);
 				   __entry->count = count;),
 		    TP_printk("%s-%d vq %u used_idx %u count %llu", __get_str(dev),
@@ -63,7 +63,7 @@ TRACE_EVENT(kvhost_vq_error,
 			     __field(bool, err_fd)),
 	    TP_fast_assign(__assign_str(dev, vq->dev->name);
 			   __entry->owner = READ_ONCE(vq->dev->owner_pid);
-			   __entry->vq = kvh_trace_vq_index(vq);
+			   __entry->vq = kvh_vq_index(vq);
 			   __assign_str(reason, kvr_error_name(vq->ring.error));
 			   __entry->info = vq->ring.error_info;
 			   __entry->err_fd = !!vq->err_ctx;),
@@ -84,7 +84,7 @@ DECLARE_EVENT_CLASS(kvhost_backend,
 				     __field(u16, used_idx)),
 		    TP_fast_assign(__assign_str(dev, vq->dev->name);
 				   __entry->owner = READ_ONCE(vq->dev->owner_pid);
-				   __entry->vq = kvh_trace_vq_index(vq);
+				   __entry->vq = kvh_vq_index(vq);
 				   __entry->num = vq->ring.num;
 				   __entry->packed = vq->ring.packed;
 				   __entry->base = kvr_ring_get_base(&vq->ring);

@@ -212,6 +212,16 @@ void kvh_stats_remove(struct kvh_dev *dev);
 void kvh_stats_init(void);
 void kvh_stats_exit(void);
 
+/* The index of @vq in its device; a device has a handful of queues. */
+static inline unsigned int kvh_vq_index(const struct kvh_vq *vq)
+{
+	unsigned int i;
+
+	for (i = 0; i < vq->dev->nvqs && vq->dev->vqs[i] != vq; i++)
+		;
+	return i;
+}
+
 /* Account one serviced chain of @bytes; the queue's mutex is held. */
 static inline void kvh_vq_account(struct kvh_vq *vq, u64 bytes)
 {

@@ -29,7 +29,7 @@ DECLARE_EVENT_CLASS(kvhost_net_batch,
 				     __field(unsigned int, pkts)
 				     __field(size_t, bytes)),
 		    TP_fast_assign(__entry->owner = READ_ONCE(vq->dev->owner_pid);
-				   __entry->vq = kvh_trace_vq_index(vq);
+				   __entry->vq = kvh_vq_index(vq);
 				   __entry->pkts = pkts;
 				   __entry->bytes = bytes;),
 		    TP_printk("net-%d vq %u pkts %u bytes %zu", __entry->owner,

@@ -141,15 +141,11 @@ EXPORT_SYMBOL_NS_GPL(kvh_vq_signal, KVH_NS);
  */
 void kvh_vq_error(struct kvh_vq *vq)
 {
-	unsigned int i;
-
 	lockdep_assert_held(&vq->mutex);
 	vq->stats.errors++;
 	vq->stats.last_error = vq->ring.error;
-	for (i = 0; i < vq->dev->nvqs && vq->dev->vqs[i] != vq; i++)
-		;
-	pr_debug("vq %u: %s (0x%llx)\n", i, kvr_error_name(vq->ring.error),
-		 vq->ring.error_info);
+	pr_debug("vq %u: %s (0x%llx)\n", kvh_vq_index(vq),
+		 kvr_error_name(vq->ring.error), vq->ring.error_info);
 	trace_kvhost_vq_error(vq);
 	if (vq->err_ctx)
 		eventfd_signal(vq->err_ctx, 1);
