@@ -27,7 +27,7 @@
 
 #define VHOST_BLK_FEATURES						\
 	(BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_RING_PACKED) |	\
-	 BIT_ULL(VIRTIO_F_RING_RESET) |					\
+	 BIT_ULL(VIRTIO_F_RING_RESET) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
 	 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |				\
 	 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |				\
 	 BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) | BIT_ULL(VHOST_F_LOG_ALL) |	\
@@ -349,10 +349,36 @@ static long vhost_blk_ioctl(struct file *f, unsigned int ioctl,
 	}
 }
 
+/* Device IOTLB messages (VIRTIO_F_ACCESS_PLATFORM), as for vhost-net. */
+static ssize_t vhost_blk_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct file *f = iocb->ki_filp;
+	struct vhost_blk *blk = f->private_data;
+
+	return kvh_dev_read_iter(&blk->dev, to, f->f_flags & O_NONBLOCK);
+}
+
+static ssize_t vhost_blk_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct vhost_blk *blk = iocb->ki_filp->private_data;
+
+	return kvh_dev_write_iter(&blk->dev, from);
+}
+
+static __poll_t vhost_blk_poll(struct file *f, poll_table *wait)
+{
+	struct vhost_blk *blk = f->private_data;
+
+	return kvh_dev_poll(&blk->dev, f, wait);
+}
+
 static const struct file_operations vhost_blk_fops = {
 	.owner		= THIS_MODULE,
 	.open		= vhost_blk_open,
 	.release	= vhost_blk_release,
+	.read_iter	= vhost_blk_read_iter,
+	.write_iter	= vhost_blk_write_iter,
+	.poll		= vhost_blk_poll,
 	.unlocked_ioctl	= vhost_blk_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,

@@ -78,6 +78,17 @@ static int vhost_blk_flush_used(struct vhost_blk_queue *bq)
 
 	if (!bq->nused)
 		return 0;
+	/*
+	 * The VMM unmapped the ring (device IOTLB) with requests in flight:
+	 * they cannot be published, as upstream's used writes would fail.
+	 */
+	if (unlikely(!kvh_vq_ready(vq))) {
+		bq->nused = 0;
+		vq->ring.error = KVR_ERR_ACCESS;
+		vq->ring.error_info = vq->addr.used_user_addr;
+		kvh_vq_error(vq);
+		return -EFAULT;
+	}
 	ret = kvr_push_used(&vq->ring, bq->used, bq->nused);
 	bq->nused = 0;
 	if (ret) {
@@ -412,11 +423,13 @@ static void vhost_blk_fetch_batch(struct vhost_blk_queue *bq)
 			bq->starved = true;
 			return;
 		}
-		ret = kvr_get_chain(&vq->ring, &req->chain);
+		ret = kvh_vq_get_chain(vq, &req->chain);
 		if (ret <= 0) {
 			vhost_blk_req_put(bq, req);
 			if (ret < 0) {
-				kvh_vq_error(vq);
+				/* A miss: the VMM's answer requeues us. */
+				if (ret != -EAGAIN)
+					kvh_vq_error(vq);
 				return;
 			}
 			ret = kvr_enable_notify(&vq->ring);
@@ -474,7 +487,8 @@ static void vhost_blk_run(struct vhost_blk_queue *bq, bool kick)
 
 	mutex_lock(&vq->mutex);
 	vhost_blk_reap(bq);
-	if (bq->file && !bq->paused && (kick || bq->starved)) {
+	if (bq->file && !bq->paused && (kick || bq->starved) &&
+	    kvh_vq_ready(vq)) {
 		bq->starved = false;
 		vhost_blk_fetch(bq);
 		/* Fast devices complete during submission: one signal. */

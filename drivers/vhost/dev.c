@@ -23,8 +23,8 @@
 
 #include "kvhost.h"
 
-/* Backend features we implement: none yet (IOTLB_MSG_V2 comes with IOTLB). */
-#define KVH_BACKEND_FEATURES	0ULL
+/* Backend features we implement: the v2 IOTLB message framing. */
+#define KVH_BACKEND_FEATURES	BIT_ULL(VHOST_BACKEND_F_IOTLB_MSG_V2)
 
 /**
  * kvh_dev_init() - prepare the core state of a freshly opened device
@@ -55,8 +55,8 @@ int kvh_dev_init(struct kvh_dev *dev, const char *name, struct kvh_vq **vqs,
 	dev->nworkers = nworkers;
 	dev->workers = NULL;
 	dev->map = NULL;
-	dev->log.base = 0;
-	dev->log.ctx = NULL;
+	kvh_iotlb_init(dev);
+	memset(&dev->log, 0, sizeof(dev->log));
 	dev->log_set = false;
 	dev->stop_backends = NULL;
 	dev->pause_vq = NULL;
@@ -86,11 +86,14 @@ static void kvh_dev_drop_owner(struct kvh_dev *dev)
 		kvh_poll_stop(&dev->vqs[i]->poll);
 		mutex_unlock(&dev->vqs[i]->mutex);
 	}
+	/* Drops the misses, which name queues and their workers. */
+	kvh_iotlb_enable(dev, false);
 	kvh_stats_remove(dev);
 	/* Runs whatever is still queued, then the threads exit. */
 	kvh_workers_stop(dev);
 	kvh_map_free(dev->map);
 	dev->map = NULL;
+	dev->log.mem = NULL;
 	if (dev->log.ctx)
 		eventfd_ctx_put(dev->log.ctx);
 	dev->log.ctx = NULL;
@@ -191,6 +194,7 @@ static long kvh_dev_set_features(struct kvh_dev *dev, u64 __user *argp)
 {
 	unsigned int i;
 	u64 features;
+	int ret;
 
 	lockdep_assert_held(&dev->mutex);
 
@@ -208,6 +212,10 @@ static long kvh_dev_set_features(struct kvh_dev *dev, u64 __user *argp)
 				return -EFAULT;
 		}
 	}
+	/* Behind a vIOMMU every ring address is an IOVA. */
+	ret = kvh_iotlb_enable(dev, features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+	if (ret)
+		return ret;
 	dev->acked = features;
 	for (i = 0; i < dev->nvqs; i++) {
 		mutex_lock(&dev->vqs[i]->mutex);

@@ -14,10 +14,13 @@
 #ifndef KVHOST_KVHOST_H
 #define KVHOST_KVHOST_H
 
+#include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/uio.h>
 #include <linux/vhost.h>
 
@@ -67,10 +70,38 @@ struct kvh_poll {
 	u64 wakeups;			/* under the wait queue's lock */
 };
 
-/* The dirty log as the vring library sees it (kvr_log_write()). */
+/*
+ * The dirty log as the vring library sees it (kvr_log_write()). With a
+ * device IOTLB the library reports IOVAs, which go through @iotlb to the
+ * owner's addresses and back through @mem to guest-physical ones.
+ */
 struct kvr_log {
 	kvr_uaddr_t base;		/* the bitmap, in the owner's memory */
 	struct eventfd_ctx *ctx;	/* VHOST_SET_LOG_FD, or NULL */
+	const struct kvr_map *mem;	/* the memory table, or NULL */
+	const struct kvr_map *iotlb;	/* the device IOTLB, or NULL */
+};
+
+/*
+ * A queue's outstanding IOTLB miss: at most one per queue, so a guest that
+ * keeps kicking cannot make the device queue messages without bound.
+ */
+struct kvh_iotlb_miss {
+	struct list_head node;		/* on kvh_dev.msg_read or .msg_pending */
+	u64 iova;
+	u8 perm;			/* VHOST_ACCESS_* */
+};
+
+/**
+ * struct kvh_iotlb - the device IOTLB
+ * @map: the translations (kvr_map.iotlb set), installed in every queue
+ * @stamp: for each entry of @map, when it was added, to retire the oldest
+ * @clock: the next stamp
+ */
+struct kvh_iotlb {
+	struct kvr_map *map;
+	u64 *stamp;
+	u64 clock;
 };
 
 /**
@@ -95,6 +126,11 @@ struct kvr_log {
  *	that changing it never needs more than one queue lock at a time
  * @busyloop_timeout: VHOST_SET_VRING_BUSYLOOP_TIMEOUT, in microseconds
  * @chain: storage for one translated chain (iovecs and their addresses)
+ * @ring_ready: @ring's desc, avail and used are the owner's addresses of
+ *	the rings; false while a device IOTLB has yet to translate @addr's
+ *	IOVAs (kvh_vq_ready())
+ * @miss: the outstanding IOTLB miss; its fields are protected by
+ *	kvh_dev.msg_lock, not by @mutex
  * @stats: counters for the debugfs view
  */
 struct kvh_vq {
@@ -114,11 +150,14 @@ struct kvh_vq {
 	struct kvr_log log;
 	u32 busyloop_timeout;
 	struct kvr_chain chain;
+	bool ring_ready;
+	struct kvh_iotlb_miss miss;
 	struct {
 		u64 calls;
 		u64 chains;
 		u64 bytes;
 		u64 errors;
+		u64 misses;
 		enum kvr_error last_error;
 	} stats;
 };
@@ -135,6 +174,12 @@ struct kvh_vq {
  * @nworkers: how many workers the backend wants (1, or one per queue)
  * @workers: created at SET_OWNER; protected by @mutex
  * @map: the memory table; replaced under @mutex and every vq mutex
+ * @iotlb: the device IOTLB while VIRTIO_F_ACCESS_PLATFORM is acked, else
+ *	NULL; its table is replaced under @mutex and every vq mutex
+ * @msg_lock: protects @msg_read, @msg_pending and every queue's miss
+ * @msg_read: misses the VMM has yet to read()
+ * @msg_pending: misses it read, waiting for an UPDATE that covers them
+ * @msg_wait: readers and pollers of the device file
  * @log: the dirty log; protected by @mutex, copied to each queue
  * @log_set: VHOST_SET_LOG_BASE was called
  * @stop_backends: the backend's hook to detach every queue, called with
@@ -158,6 +203,11 @@ struct kvh_dev {
 	unsigned int nworkers;		/* constant */
 	struct kvh_worker *workers;	/* protected by @mutex */
 	struct kvr_map *map;		/* protected by @mutex and vq mutexes */
+	struct kvh_iotlb *iotlb;	/* protected by @mutex and vq mutexes */
+	spinlock_t msg_lock;		/* protects the two lists below */
+	struct list_head msg_read;
+	struct list_head msg_pending;
+	wait_queue_head_t msg_wait;
 	struct kvr_log log;		/* protected by @mutex */
 	bool log_set;			/* protected by @mutex */
 	void (*stop_backends)(struct kvh_dev *dev);
@@ -189,6 +239,9 @@ static inline bool kvh_vq_has_feature(const struct kvh_vq *vq,
 /* Memory table and dirty log (mem.c, log.c). */
 long kvh_set_mem_table(struct kvh_dev *dev, void __user *argp);
 void kvh_map_free(struct kvr_map *map);
+void kvh_dev_install_maps(struct kvh_dev *dev);
+void kvh_vq_install_maps(struct kvh_vq *vq);
+bool kvh_uaddr_to_gpa(const struct kvr_map *map, kvr_uaddr_t uaddr, u64 *gpa);
 long kvh_set_log_base(struct kvh_dev *dev, u64 __user *argp);
 long kvh_set_log_fd(struct kvh_dev *dev, int __user *argp);
 bool kvh_log_covers(struct kvh_dev *dev, u64 gpa, u64 len);
@@ -205,6 +258,53 @@ void kvh_vq_apply_features(struct kvh_vq *vq);
 void kvh_vq_signal(struct kvh_vq *vq);
 void kvh_vq_error(struct kvh_vq *vq);
 int kvh_vq_log_chain(struct kvh_vq *vq, u32 written);
+
+/* Device IOTLB (iotlb.c). */
+int kvh_iotlb_enable(struct kvh_dev *dev, bool on);
+void kvh_iotlb_init(struct kvh_dev *dev);
+void kvh_iotlb_miss(struct kvh_vq *vq, u64 iova, u32 perm);
+void kvh_iotlb_forget(struct kvh_vq *vq);
+int kvh_vq_translate_ring(struct kvh_vq *vq, bool report);
+int kvh_vq_translate_used(struct kvh_vq *vq);
+bool kvh_vq_resolve(struct kvh_vq *vq);
+ssize_t kvh_dev_read_iter(struct kvh_dev *dev, struct iov_iter *to,
+			  bool nonblock);
+ssize_t kvh_dev_write_iter(struct kvh_dev *dev, struct iov_iter *from);
+__poll_t kvh_dev_poll(struct kvh_dev *dev, struct file *file,
+		      poll_table *wait);
+
+/**
+ * kvh_vq_ready() - may the handler use the ring? Call it first, under the
+ * queue's mutex
+ * @vq: the queue
+ *
+ * Without a device IOTLB the answer is always yes. With one, the ring's
+ * IOVAs are translated once after each change of the table; a missing
+ * translation is asked of the VMM and the queue waits for it (the UPDATE
+ * requeues it), and a ring the table cannot map is a vq error.
+ */
+static inline bool kvh_vq_ready(struct kvh_vq *vq)
+{
+	return likely(vq->ring_ready) || kvh_vq_resolve(vq);
+}
+
+/**
+ * kvh_vq_get_chain() - kvr_get_chain() that reports IOTLB misses
+ * @vq: the queue, with its mutex held
+ * @chain: where the chain goes
+ *
+ * Return: as kvr_get_chain(). On -EAGAIN the VMM was asked for the missing
+ * translation: the handler stops without a vq error and runs again when the
+ * VMM answers.
+ */
+static inline int kvh_vq_get_chain(struct kvh_vq *vq, struct kvr_chain *chain)
+{
+	int ret = kvr_get_chain(&vq->ring, chain);
+
+	if (unlikely(ret == -EAGAIN))
+		kvh_iotlb_miss(vq, vq->ring.miss_addr, vq->ring.miss_perm);
+	return ret;
+}
 
 /* Statistics (stats.c). */
 void kvh_stats_add(struct kvh_dev *dev);

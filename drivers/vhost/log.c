@@ -40,18 +40,8 @@ static int kvh_log_set_bits(kvr_uaddr_t base, u64 first, u64 last)
 	return 0;
 }
 
-/**
- * kvr_log_write() - mark guest pages dirty
- * @log: the device's log
- * @gpa: guest-physical address of the first byte written
- * @len: bytes written
- *
- * Called by the vring library, in the owner's mm, for every range the device
- * wrote while logging is on.
- *
- * Return: 0 or -EFAULT.
- */
-int kvr_log_write(struct kvr_log *log, u64 gpa, u64 len)
+/* Mark the guest-physical range [@gpa, @gpa + @len) dirty. */
+static int kvh_log_gpa(struct kvr_log *log, u64 gpa, u64 len)
 {
 	u64 first, last, end;
 	int ret;
@@ -76,9 +66,88 @@ int kvr_log_write(struct kvr_log *log, u64 gpa, u64 len)
 			break;
 		first = stop + 1;
 	}
-	if (log->ctx)
-		eventfd_signal(log->ctx, 1);
 	return 0;
+}
+
+/*
+ * Mark the guest pages behind the owner's range [@uaddr, @uaddr + @len):
+ * the memory table backwards. Memory the table does not have is not guest
+ * RAM, and there is nothing to migrate.
+ */
+static int kvh_log_uaddr(struct kvr_log *log, kvr_uaddr_t uaddr, u64 len)
+{
+	const struct kvr_map *mem = log->mem;
+	u64 last = uaddr + (len - 1);
+	unsigned int i;
+	int ret;
+
+	for (i = 0; mem && i < mem->n; i++) {
+		const struct kvr_range *r = &mem->r[i];
+		u64 rlast = r->uaddr + (r->last - r->start);
+		u64 lo = max(uaddr, r->uaddr), hi = min(last, rlast);
+
+		if (lo > hi)
+			continue;
+		ret = kvh_log_gpa(log, r->start + (lo - r->uaddr), hi - lo + 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Behind a device IOTLB the library reports IOVAs: each translated piece
+ * is logged at the guest-physical addresses of the owner's memory it maps.
+ */
+static int kvh_log_iova(struct kvr_log *log, u64 iova, u64 len)
+{
+	u64 end;
+	int ret;
+
+	if (check_add_overflow(iova, len - 1, &end))
+		end = U64_MAX;
+	while (iova <= end) {
+		const struct kvr_range *r = kvr_map_find(log->iotlb, iova);
+		u64 stop;
+
+		/* Unmapped: nothing was written there. */
+		if (!r)
+			break;
+		stop = min(end, r->last);
+		ret = kvh_log_uaddr(log, r->uaddr + (iova - r->start),
+				    stop - iova + 1);
+		if (ret || stop == U64_MAX)
+			return ret;
+		iova = stop + 1;
+	}
+	return 0;
+}
+
+/**
+ * kvr_log_write() - mark guest pages dirty
+ * @log: the device's log
+ * @addr: guest-physical address (an IOVA behind a device IOTLB) of the
+ *	first byte written
+ * @len: bytes written
+ *
+ * Called by the vring library, in the owner's mm, for every range the device
+ * wrote while logging is on.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int kvr_log_write(struct kvr_log *log, u64 addr, u64 len)
+{
+	int ret;
+
+	if (!len)
+		return 0;
+	if (log->iotlb)
+		ret = kvh_log_iova(log, addr, len);
+	else
+		ret = kvh_log_gpa(log, addr, len);
+	if (!ret && log->ctx)
+		eventfd_signal(log->ctx, 1);
+	return ret;
 }
 
 /**

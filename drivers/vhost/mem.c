@@ -138,15 +138,93 @@ long kvh_set_mem_table(struct kvh_dev *dev, void __user *argp)
 		}
 	}
 
+	old = dev->map;
+	dev->map = map;
+	kvh_dev_install_maps(dev);
+	kvh_map_free(old);
+	return 0;
+}
+
+/*
+ * The guest-physical address of an owner address, through the memory table.
+ * Packed rings write used descriptors into the descriptor ring, so logging
+ * them needs the ring's GPA, which SET_VRING_ADDR does not carry.
+ */
+bool kvh_uaddr_to_gpa(const struct kvr_map *map, kvr_uaddr_t uaddr, u64 *gpa)
+{
+	unsigned int i;
+
+	for (i = 0; map && i < map->n; i++) {
+		const struct kvr_range *r = &map->r[i];
+
+		if (uaddr >= r->uaddr && uaddr - r->uaddr <= r->last - r->start) {
+			*gpa = r->start + (uaddr - r->uaddr);
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
+ * kvh_vq_install_maps() - point a queue at the device's current tables
+ * @vq: the queue, with its mutex held (or not yet in use)
+ *
+ * Without a device IOTLB the ring addresses are the owner's and translate
+ * through the memory table; with one they are IOVAs, which kvh_vq_ready()
+ * translates through the IOTLB before the handler touches the ring, and
+ * dirty logging goes IOVA to owner address to guest-physical address.
+ */
+void kvh_vq_install_maps(struct kvh_vq *vq)
+{
+	struct kvh_dev *dev = vq->dev;
+	const struct vhost_vring_addr *a = &vq->addr;
+
+	vq->log = dev->log;
+	vq->ring.log = &vq->log;
+	/* IOVAs until translated: kvr_ring_check() sees their alignment. */
+	vq->ring.desc = a->desc_user_addr;
+	vq->ring.avail = a->avail_user_addr;
+	vq->ring.used = a->used_user_addr;
+	if (dev->iotlb) {
+		vq->ring.map = dev->iotlb->map;
+		vq->ring.used_gpa = a->used_user_addr;
+		vq->ring.desc_gpa = a->desc_user_addr;
+		vq->ring_ready = false;
+		/*
+		 * Most changes leave the ring mapped: translate it now, so
+		 * that completions in flight can still be published.
+		 */
+		if (vq->addr_set && vq->ring.num)
+			kvh_vq_translate_ring(vq, false);
+		return;
+	}
+	vq->ring.map = dev->map;
+	vq->ring.used_gpa = a->log_guest_addr;
+	if (!kvh_uaddr_to_gpa(dev->map, a->desc_user_addr, &vq->ring.desc_gpa))
+		vq->ring.desc_gpa = 0;
+	vq->ring_ready = true;
+}
+
+/**
+ * kvh_dev_install_maps() - install new tables in every queue
+ * @dev: the device, with @dev->mutex held, after changing @dev->map or
+ *	@dev->iotlb; the old tables may be freed once this returns
+ *
+ * Each queue switches under its own mutex, so a handler sees the old tables
+ * or the new ones, never a mix.
+ */
+void kvh_dev_install_maps(struct kvh_dev *dev)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&dev->mutex);
+	dev->log.mem = dev->map;
+	dev->log.iotlb = dev->iotlb ? dev->iotlb->map : NULL;
 	for (i = 0; i < dev->nvqs; i++) {
 		struct kvh_vq *vq = dev->vqs[i];
 
 		mutex_lock(&vq->mutex);
-		vq->ring.map = map;
+		kvh_vq_install_maps(vq);
 		mutex_unlock(&vq->mutex);
 	}
-	old = dev->map;
-	dev->map = map;
-	kvh_map_free(old);
-	return 0;
 }

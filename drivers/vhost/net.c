@@ -43,6 +43,7 @@
 				 BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) |	\
 				 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |	\
 				 BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR) |	\
+				 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
 				 BIT_ULL(VHOST_F_LOG_ALL))
 
 /**
@@ -191,7 +192,9 @@ bool vhost_net_busy_poll(struct vhost_net *n, bool rx)
 	lockdep_assert_held(&self->mutex);
 	/* Never wait for it: the two handlers lock in either order. */
 	paired = mutex_trylock(&other->mutex);
-	if (paired && (!other->backend || kvr_disable_notify(&other->ring))) {
+	/* Behind a device IOTLB, only a ring already translated. */
+	if (paired && (!other->backend || !other->ring_ready ||
+		       kvr_disable_notify(&other->ring))) {
 		mutex_unlock(&other->mutex);
 		paired = false;
 	}
@@ -535,10 +538,39 @@ static long vhost_net_ioctl(struct file *f, unsigned int ioctl,
 	return kvh_dev_ioctl(&n->dev, ioctl, argp);
 }
 
+/*
+ * Device IOTLB messages (VIRTIO_F_ACCESS_PLATFORM): QEMU reads misses and
+ * writes translations on its non-blocking vhost fd.
+ */
+static ssize_t vhost_net_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct file *f = iocb->ki_filp;
+	struct vhost_net *n = f->private_data;
+
+	return kvh_dev_read_iter(&n->dev, to, f->f_flags & O_NONBLOCK);
+}
+
+static ssize_t vhost_net_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct vhost_net *n = iocb->ki_filp->private_data;
+
+	return kvh_dev_write_iter(&n->dev, from);
+}
+
+static __poll_t vhost_net_poll(struct file *f, poll_table *wait)
+{
+	struct vhost_net *n = f->private_data;
+
+	return kvh_dev_poll(&n->dev, f, wait);
+}
+
 static const struct file_operations vhost_net_fops = {
 	.owner		= THIS_MODULE,
 	.open		= vhost_net_open,
 	.release	= vhost_net_release,
+	.read_iter	= vhost_net_read_iter,
+	.write_iter	= vhost_net_write_iter,
+	.poll		= vhost_net_poll,
 	.unlocked_ioctl	= vhost_net_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,

@@ -66,8 +66,8 @@ static void vhost_net_rx_unget(struct vhost_net_vq *nvq, unsigned int count)
  * the bytes it will get). Return: 0 with *@count chains in *@niov segments;
  * -ENOSPC if the guest has too few buffers (*@mark then says where they ran
  * out, for kvr_enable_notify_at()), -EMSGSIZE if the packet cannot fit,
- * -EIO if the guest broke the ring (ring error set). On failure nothing is
- * consumed.
+ * -EIO if the guest broke the ring (ring error set), -EAGAIN for a device
+ * IOTLB miss (the VMM was asked). On failure nothing is consumed.
  */
 static int vhost_net_rx_gather(struct vhost_net_vq *nvq, u32 datalen,
 			       unsigned int max_chains, unsigned int *count,
@@ -84,7 +84,7 @@ static int vhost_net_rx_gather(struct vhost_net_vq *nvq, u32 datalen,
 			ret = -EMSGSIZE;
 			goto unget;
 		}
-		ret = kvr_get_chain(&vq->ring, c);
+		ret = kvh_vq_get_chain(vq, c);
 		if (ret < 0)
 			goto unget;
 		if (!ret) {
@@ -328,7 +328,7 @@ void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 
 	mutex_lock(&vq->mutex);
 	sock = vq->backend;
-	if (!sock)
+	if (!sock || !kvh_vq_ready(vq))
 		goto out;
 	vhost_net_hdr_lens(vq, &vhost_hlen, &sock_hlen);
 	max_chains = kvh_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF) ?
@@ -391,6 +391,9 @@ void vhost_net_handle_rx(struct vhost_net_vq *nvq)
 			kvh_vq_error(vq);
 			break;
 		}
+		/* An IOTLB miss: the VMM's answer requeues us. */
+		if (ret == -EAGAIN)
+			break;
 		if (ret == -EMSGSIZE) {
 			pr_debug("rx: dropped a %u byte packet: no room\n",
 				 sock_len);

@@ -174,7 +174,7 @@ void vhost_net_handle_tx(struct vhost_net_vq *nvq)
 
 	mutex_lock(&vq->mutex);
 	sock = vq->backend;
-	if (!sock)
+	if (!sock || !kvh_vq_ready(vq))
 		goto out;
 	vhost_net_hdr_lens(vq, &vhost_hlen, &sock_hlen);
 	batch = !nvq->packet && READ_ONCE(sock->sk->sk_sndbuf) == INT_MAX;
@@ -188,17 +188,19 @@ void vhost_net_handle_tx(struct vhost_net_vq *nvq)
 	for (;;) {
 		bool intr = false;
 
-		ret = kvr_get_chain(&vq->ring, c);
+		ret = kvh_vq_get_chain(vq, c);
 		if (!ret && vq->busyloop_timeout) {
 			/* The guest sees what is done before we spin. */
 			vhost_net_tx_send_batch(nvq, sock);
 			if (vhost_net_flush_used(nvq))
 				break;
 			intr = vhost_net_busy_poll(n, false);
-			ret = kvr_get_chain(&vq->ring, c);
+			ret = kvh_vq_get_chain(vq, c);
 		}
 		if (ret < 0) {
-			kvh_vq_error(vq);
+			/* An IOTLB miss: the VMM's answer requeues us. */
+			if (ret != -EAGAIN)
+				kvh_vq_error(vq);
 			break;
 		}
 		if (!ret) {

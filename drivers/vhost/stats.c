@@ -6,8 +6,8 @@
  *
  * One directory per owned device file. It names the owner and the worker
  * threads (their TIDs, to pin them with taskset), and counts per queue the
- * kicks, guest notifications, chains and bytes serviced, and ring errors
- * with the reason for the last one. Counters are read without the queue
+ * kicks, guest notifications, chains and bytes serviced, ring errors
+ * with the reason for the last one, and device IOTLB misses. Counters are read without the queue
  * lock, so a line may mix values from two moments; each value is exact.
  */
 #include <linux/atomic.h>
@@ -36,13 +36,14 @@ static int kvh_stats_show(struct seq_file *m, void *unused)
 	for (i = 0; i < dev->nvqs; i++) {
 		const struct kvh_vq *vq = dev->vqs[i];
 
-		seq_printf(m, "vq%u: kicks %llu calls %llu chains %llu bytes %llu errors %llu last_error %s\n",
+		seq_printf(m, "vq%u: kicks %llu calls %llu chains %llu bytes %llu errors %llu last_error %s iotlb_misses %llu\n",
 			   i, READ_ONCE(vq->poll.wakeups),
 			   READ_ONCE(vq->stats.calls),
 			   READ_ONCE(vq->stats.chains),
 			   READ_ONCE(vq->stats.bytes),
 			   READ_ONCE(vq->stats.errors),
-			   kvr_error_name(READ_ONCE(vq->stats.last_error)));
+			   kvr_error_name(READ_ONCE(vq->stats.last_error)),
+			   READ_ONCE(vq->stats.misses));
 	}
 	return 0;
 }

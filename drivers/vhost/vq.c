@@ -57,6 +57,7 @@ int kvh_vq_init(struct kvh_vq *vq, struct kvh_dev *dev, kvh_work_fn_t kick)
 	memset(vq, 0, sizeof(*vq));
 	vq->dev = dev;
 	mutex_init(&vq->mutex);
+	INIT_LIST_HEAD(&vq->miss.node);
 	vq->handle_kick = kick;
 	kvh_poll_init(&vq->poll, kvh_vq_kick_work, EPOLLIN);
 	vq->chain.max_iov = KVH_MAX_IOV;
@@ -102,11 +103,10 @@ void kvh_vq_reset(struct kvh_vq *vq)
 	vq->kick = NULL;
 	vq->call_ctx = NULL;
 	vq->err_ctx = NULL;
+	kvh_iotlb_forget(vq);
 	memset(&vq->ring, 0, sizeof(vq->ring));
 	memset(&vq->addr, 0, sizeof(vq->addr));
-	vq->ring.map = vq->dev->map;
-	vq->log = vq->dev->log;
-	vq->ring.log = &vq->log;
+	kvh_vq_install_maps(vq);
 	vq->acked = 0;
 	vq->addr_set = false;
 	vq->busyloop_timeout = 0;
@@ -195,34 +195,15 @@ void kvh_vq_apply_features(struct kvh_vq *vq)
 }
 EXPORT_SYMBOL_NS_GPL(kvh_vq_apply_features, KVH_NS);
 
-/*
- * The guest-physical address of an owner address, through the memory table.
- * Packed rings write used descriptors into the descriptor ring, so logging
- * them needs the ring's GPA, which SET_VRING_ADDR does not carry.
- */
-static bool kvh_uaddr_to_gpa(const struct kvr_map *map, kvr_uaddr_t uaddr,
-			     u64 *gpa)
-{
-	unsigned int i;
-
-	for (i = 0; map && i < map->n; i++) {
-		const struct kvr_range *r = &map->r[i];
-
-		if (uaddr >= r->uaddr && uaddr - r->uaddr <= r->last - r->start) {
-			*gpa = r->start + (uaddr - r->uaddr);
-			return true;
-		}
-	}
-	return false;
-}
-
 /**
  * kvh_vq_start() - attach a backend and start servicing the queue
  * @vq: the queue, with its mutex held, and not running
  * @backend: the backend's object for this queue; non-NULL
  *
  * Like upstream, the used index is read back from guest memory: it is the
- * truth after a stop/start cycle or a migration.
+ * truth after a stop/start cycle or a migration. With a device IOTLB, the
+ * used ring must be mapped already (a miss is sent for it otherwise); the
+ * other areas are translated when the handler first runs.
  *
  * Return: 0, -EINVAL (the queue is not fully configured) or -EFAULT (the
  * rings are not accessible).
@@ -238,10 +219,15 @@ int kvh_vq_start(struct kvh_vq *vq, void *backend)
 	if (!vq->ring.num || !vq->addr_set || !dev->workers)
 		return -EINVAL;
 	kvh_vq_apply_features(vq);
-	vq->ring.map = dev->map;
-	if (vq->ring.packed &&
-	    !kvh_uaddr_to_gpa(dev->map, vq->ring.desc, &vq->ring.desc_gpa))
+	kvh_vq_install_maps(vq);
+	if (vq->ring.map && vq->ring.map->iotlb) {
+		if (!vq->ring_ready && kvh_vq_translate_used(vq))
+			return -EFAULT;
+	} else if (vq->ring.packed &&
+		   !kvh_uaddr_to_gpa(dev->map, vq->addr.desc_user_addr,
+				     &vq->ring.desc_gpa)) {
 		return -EFAULT;
+	}
 	ret = kvr_ring_start(&vq->ring);
 	if (ret)
 		return ret == -EIO ? -EFAULT : ret;
@@ -275,6 +261,7 @@ void *kvh_vq_stop(struct kvh_vq *vq)
 
 	lockdep_assert_held(&vq->mutex);
 	kvh_poll_stop(&vq->poll);
+	kvh_iotlb_forget(vq);
 	vq->backend = NULL;
 	if (backend)
 		trace_kvhost_backend_detach(vq);
@@ -359,10 +346,7 @@ static long kvh_set_vring_addr(struct kvh_vq *vq,
 	}
 	vq->addr = a;
 	vq->addr_set = true;
-	vq->ring.desc = a.desc_user_addr;
-	vq->ring.avail = a.avail_user_addr;
-	vq->ring.used = a.used_user_addr;
-	vq->ring.used_gpa = a.log_guest_addr;
+	kvh_vq_install_maps(vq);
 	vq->ring.log_used = a.flags & BIT(VHOST_VRING_F_LOG);
 	return 0;
 }

@@ -1080,6 +1080,65 @@ static void vmm_reopen(struct world *w)
 	w->c.reopens++;
 }
 
+/*
+ * The device IOTLB (ACCESS_PLATFORM, which SET_FEATURES now and then acks):
+ * map a guest region both at its GPAs (what descriptors carry) and at its
+ * HVAs (what our ring addresses are), or map, unmap and read at random.
+ */
+static void vmm_iotlb(struct world *w, struct rnd *r)
+{
+	const struct vdrv_region *g;
+	struct vhost_msg_v2 m;
+	ssize_t n;
+
+	if (!w->dev)
+		return;
+	g = &w->mem->regions[rbelow(r, w->mem->nregions)];
+	memset(&m, 0, sizeof(m));
+	m.type = rpct(r, 90) ? VHOST_IOTLB_MSG_V2 :
+		 rpct(r, 50) ? VHOST_IOTLB_MSG : (uint32_t)rnext(r);
+	m.iotlb.type = VHOST_IOTLB_UPDATE;
+	m.iotlb.perm = VHOST_ACCESS_RW;
+	switch (rbelow(r, 5)) {
+	case 0: case 1:
+		m.iotlb.iova = g->gpa;
+		m.iotlb.size = g->size;
+		m.iotlb.uaddr = (uintptr_t)g->hva;
+		atomic_store(&w->op, "IOTLB_UPDATE");
+		n = write(w->dev->fd, &m, sizeof(m));
+		m.iotlb.iova = (uintptr_t)g->hva;
+		n = write(w->dev->fd, &m, sizeof(m));
+		break;
+	case 2:
+		m.iotlb.type = rpct(r, 80) ? VHOST_IOTLB_UPDATE : rnext(r);
+		m.iotlb.iova = rpct(r, 50) ? g->gpa + rbelow(r, g->size) :
+			       rnext(r);
+		m.iotlb.size = rpct(r, 50) ? 1 + rbelow(r, 65536) : rnext(r);
+		m.iotlb.uaddr = pick_hva(w, r);
+		m.iotlb.perm = rnext(r);
+		atomic_store(&w->op, "IOTLB_WRITE");
+		n = write(w->dev->fd, &m, sizeof(m) - rbelow(r, 2) * rbelow(r, 40));
+		break;
+	case 3:
+		m.iotlb.type = VHOST_IOTLB_INVALIDATE;
+		m.iotlb.iova = rpct(r, 30) ? 0 : g->gpa + rbelow(r, g->size);
+		m.iotlb.size = rpct(r, 30) ? 0 : rbelow(r, 1 << 20);
+		atomic_store(&w->op, "IOTLB_INVALIDATE");
+		n = write(w->dev->fd, &m, sizeof(m));
+		break;
+	default:
+		/* Drain the misses (the fd is non-blocking). */
+		atomic_store(&w->op, "IOTLB_READ");
+		do {
+			n = read(w->dev->fd, &m, sizeof(m));
+		} while (n == sizeof(m));
+		break;
+	}
+	(void)n;
+	atomic_store(&w->op, NULL);
+	w->c.ioctls++;
+}
+
 static void vmm_step(struct world *w, struct rnd *r)
 {
 	/* Now and then a queue the device does not have. */
@@ -1089,7 +1148,7 @@ static void vmm_step(struct world *w, struct rnd *r)
 	uint64_t v;
 	int fd;
 
-	switch (rbelow(r, 22)) {
+	switch (rbelow(r, 23)) {
 	case 0: case 1: case 2:
 		if (vmm_setup(w, r) && rpct(r, 50))
 			usleep(1000 * (1 + rbelow(r, 20)));
@@ -1173,6 +1232,9 @@ static void vmm_step(struct world *w, struct rnd *r)
 		} else {
 			vmm_ioctl(w, "SET_OWNER", VHOST_SET_OWNER, NULL);
 		}
+		break;
+	case 21:
+		vmm_iotlb(w, r);
 		break;
 	default:
 		/* A pause, so that the guest meets a stable device. */
@@ -1271,8 +1333,10 @@ static enum ktap_result world_init(struct world *w, enum kind k, bool packed)
 	VOK(vdrv_get_features(w->dev, &w->offered));
 	KTAP_SKIP_IF(packed && !(w->offered & BIT(VIRTIO_F_RING_PACKED)),
 		     "%s does not offer VIRTIO_F_RING_PACKED", w->path);
+	/* Mostly on the memory table; SET_FEATURES may ack the IOTLB. */
 	w->features = packed ? w->offered :
 		      w->offered & ~BIT(VIRTIO_F_RING_PACKED);
+	w->features &= ~BIT(VDRV_F_ACCESS_PLATFORM);
 
 	if (k == K_NET) {
 		w->tap = net_open_tap(NET_TAP_VNET_HDR, w->ifname, &w->ifindex,

@@ -1467,9 +1467,25 @@ int vdrv_vq_set_start_idx(struct vdrv_vq *vq, uint16_t idx)
 	return 0;
 }
 
+static void *vdrv_ptr(uint64_t addr)
+{
+	return (void *)(uintptr_t)addr;
+}
+
 void vdrv_vq_addr(const struct vdrv_vq *vq, struct vhost_vring_addr *addr)
 {
 	vq->ops->addr(vq, addr);
+	/*
+	 * Behind a vIOMMU the rings are where the guest's driver put them,
+	 * in I/O virtual addresses; ours are the GPAs (an identity vIOMMU).
+	 */
+	if (vq->dev && vq->dev->features & (1ULL << VDRV_F_ACCESS_PLATFORM)) {
+		const struct vdrv_mem *m = vq->mem;
+
+		addr->desc_user_addr = vdrv_gpa(m, vdrv_ptr(addr->desc_user_addr));
+		addr->avail_user_addr = vdrv_gpa(m, vdrv_ptr(addr->avail_user_addr));
+		addr->used_user_addr = vdrv_gpa(m, vdrv_ptr(addr->used_user_addr));
+	}
 }
 
 int vdrv_vq_start(struct vdrv_vq *vq)

@@ -375,10 +375,16 @@ void vdrv_vq_set_features(struct vdrv_vq *vq, uint64_t features);
  */
 int vdrv_vq_set_start_idx(struct vdrv_vq *vq, uint16_t idx);
 
+/* VIRTIO_F_ACCESS_PLATFORM: the device translates through a device IOTLB. */
+#define VDRV_F_ACCESS_PLATFORM	33
+
 /*
  * vdrv_vq_addr() - the SET_VRING_ADDR argument for @vq: ring addresses are
  * this process's own virtual addresses (QEMU passes its VAs), the log
- * address is the used ring's GPA (packed: the device area's).
+ * address is the used ring's GPA (packed: the device area's). Once the
+ * device acked VIRTIO_F_ACCESS_PLATFORM the ring addresses are IOVAs, as
+ * QEMU passes them behind a vIOMMU; vdrv's are the GPAs, so the caller
+ * fills the device IOTLB with IOVA == GPA.
  */
 void vdrv_vq_addr(const struct vdrv_vq *vq, struct vhost_vring_addr *addr);
 
