@@ -14,7 +14,7 @@
 # nothing ran.
 #
 # Two programs of the suite matter most here: stress (the hostile guest and
-# VMM) runs for KVHOST_STRESS_SECONDS per device type (60 here, 5 in
+# VMM) runs for KVHOST_STRESS_SECONDS per device type (30 here, 5 in
 # check.sh), and failslab (slab failures on every setup path) runs only
 # under this kernel; both must run, not skip. The allocation-failure
 # reports that failslab's injected failures provoke (warn_alloc's "vmalloc
@@ -43,7 +43,7 @@ kmemleak_report() {
 if [ "${1:-}" = --guest ]; then
 	sel=$2
 	shift 2
-	export KVHOST_STRESS_SECONDS=${KVHOST_STRESS_SECONDS:-60}
+	export KVHOST_STRESS_SECONDS=${KVHOST_STRESS_SECONDS:-30}
 	# What booting leaked is the kernel's, not ours: list it apart, and
 	# clear it so that the second report holds only what the tests leaked.
 	kmemleak_report boot

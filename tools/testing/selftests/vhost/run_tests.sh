@@ -24,8 +24,11 @@ for t in "$@"; do
 		failed=1
 		continue
 	fi
+	start=$SECONDS
 	timeout --foreground "$timeout" "./$t" 2>&1 | sed -u 's/^/# /'
 	rc=${PIPESTATUS[0]}
+	# Where make check's time goes.
+	echo "# $t: $((SECONDS - start)) s"
 	case $rc in
 	0) echo "ok $n selftests: vhost: $t" ;;
 	4) echo "ok $n selftests: vhost: $t # SKIP" ;;
