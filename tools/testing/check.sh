@@ -69,6 +69,16 @@ if [ $rc -ne 0 ] && [ "$fail" -eq "$before" ]; then
 	tail -n 20 "$RES/vring-unit.log"
 	record vring_unit fail "exit $rc; see $RES/vring-unit.log"
 fi
+# vdrv, the tests' userspace driver, against its in-process fake devices;
+# its cases on /dev/vhost-net run in the VM (vdrv_device.sh).
+timeout 120 "$SELFTESTS/vdrv_selftest" --host >"$RES/vdrv-host.log" 2>&1
+rc=$?
+before=$fail
+count_tap vdrv_selftest_host "$RES/vdrv-host.log"
+if [ $rc -ne 0 ] && [ "$fail" -eq "$before" ]; then
+	tail -n 20 "$RES/vdrv-host.log"
+	record vdrv_selftest_host fail "exit $rc; see $RES/vdrv-host.log"
+fi
 step vring_fuzz vring-fuzz timeout 180 make -C "$SELFTESTS/fuzz" run \
 	FUZZ_TIME=30
 
