@@ -58,10 +58,15 @@ vm: modules
 	tools/testing/vm/run-vm.sh $(if $(CMD),-- $(CMD),--shell)
 
 # The main job: a nested Debian QEMU (TCG, vhost=on, 2 queue pairs, MSI-X)
-# inside the VM, its guest pinging through our vhost_net, with the proof.
-.PHONY: demo
+# inside the VM, its guest running ethtool -L, ping and TCP both ways on both
+# queue pairs through our vhost_net, with the proof (per-queue interrupts,
+# our debugfs counters). demo-libvirt starts QEMU as libvirt does, on
+# pre-opened tap and vhost fds (fds=/vhostfds=), with packed rings.
+.PHONY: demo demo-libvirt
 demo: modules
 	tools/testing/vm/run-vm.sh --mem 3G --timeout 900 -- tools/testing/vm/nested-net.sh
+demo-libvirt: modules
+	tools/testing/vm/run-vm.sh --mem 3G --timeout 900 -- tools/testing/vm/nested-net.sh --fds --packed
 
 # Packets per second of our vhost_net against the in-tree one, both loaded in
 # turn in one VM boot; prints a table (see tools/testing/vm/bench-net.sh).
@@ -156,7 +161,8 @@ help:
 	@echo "make check          set up, build, lint and run every test in a VM"
 	@echo "make check-debug    run the tests in a VM with a KASAN/lockdep/kmemleak kernel"
 	@echo "make vm [CMD=...]   boot a VM with our modules loaded"
-	@echo "make demo           a nested QEMU guest pings through our vhost_net, in the VM"
+	@echo "make demo           nested QEMU guest: ethtool, ping, TCP on 2 queues via our vhost_net"
+	@echo "make demo-libvirt   the same, QEMU on libvirt-style fds=/vhostfds=, packed rings"
 	@echo "make bench-net      packets/s of our vhost_net vs the in-tree one, in the VM"
 	@echo "make bench-blk      IOPS of vhost-blk vs a userspace io_uring device, in the VM"
 	@echo "make install        install the modules under updates/ and the udev rule (no build)"

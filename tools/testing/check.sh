@@ -69,6 +69,7 @@ if [ $rc -ne 0 ] && [ "$fail" -eq "$before" ]; then
 	tail -n 20 "$RES/vring-unit.log"
 	record vring_unit fail "exit $rc; see $RES/vring-unit.log"
 fi
+
 # vdrv, the tests' userspace driver, against its in-process fake devices;
 # its cases on /dev/vhost-net run in the VM (vdrv_device.sh).
 timeout 120 "$SELFTESTS/vdrv_selftest" --host >"$RES/vdrv-host.log" 2>&1
@@ -148,8 +149,13 @@ step htmldocs htmldocs make htmldocs
 
 # The main job, as a host would run it: an unmodified Debian QEMU in the VM
 # runs a guest with -netdev tap,vhost=on,queues=2 and an MSI-X virtio-net;
-# the guest must ping through our vhost_net, with no userspace fallback and
-# chains counted on our queues (tools/testing/vm/nested-net.sh).
+# through our vhost_net the guest must take "ethtool -L eth0 combined 2",
+# ping, and move 1 MiB per queue pair each way over TCP with equal MD5s at
+# both ends, with no userspace fallback, interrupts on all four queue
+# vectors and chains and bytes on both pairs in our debugfs counters
+# (tools/testing/vm/nested-net.sh). "make demo-libvirt" runs the libvirt
+# form (fds=/vhostfds=, packed rings); it is not here, as a second nested
+# boot would cost about two more minutes.
 step nested_qemu_vhost_net_2q nested-qemu \
 	tools/testing/vm/run-vm.sh --mem 3G --timeout 900 \
 	--log "$RES/nested-console.log" -- tools/testing/vm/nested-net.sh --queues 2

@@ -17,6 +17,10 @@ MODDIR=/lib/modules/$(uname -r)
 MEM=512
 SMP=
 PACKED=0
+FDS=0
+TCP_MIB=1
+TCP_PORT=5000
+TCP_TIMEOUT=120
 KEEP=
 APPEND=
 PVH=0
@@ -36,22 +40,64 @@ kvhost.ko and vhost_net.ko). Starts Debian's qemu-system-x86_64 (TCG) with
   -netdev tap,ifname=$TAP,vhost=on,vhostforce=on,queues=N
   -device virtio-net-pci,mq=on,vectors=2N+2   (MSI-X; mq only for N > 1)
 
-so that QEMU itself opens /dev/net/tun and /dev/vhost-net N times. The guest
-is the L1 kernel again with a busybox initramfs (tools/testing/vm/guest/)
-that puts $GUEST_ADDR/24 on eth0 and pings $HOST_ADDR, the tap's address.
+so that QEMU itself opens /dev/net/tun and /dev/vhost-net N times, or, with
+--fds, as libvirt starts it: tap-fds.py (next to this script) opens the
+multiqueue tap N times (TUNSETIFF, IFF_TAP|IFF_NO_PI|IFF_VNET_HDR|
+IFF_MULTI_QUEUE) and /dev/vhost-net once per queue pair, and execs
+
+  -netdev tap,fds=T0:..,vhost=on,vhostfds=V0:..
+
+The guest is the L1 kernel again with a busybox initramfs
+(tools/testing/vm/guest/) that puts $GUEST_ADDR/24 on eth0, runs
+"ethtool -L eth0 combined N" (N > 1; through 1 first, see guest/init),
+pings $HOST_ADDR (the tap's address), and moves data over TCP with
+nested-tcp.py (next to this script) on L1: F = min(N, L2 vCPUs) flows in
+parallel, flow I pinned on vCPU I, which transmits on queue pair I only
+(XPS); the tap steers each flow's inbound packets to the queue it came
+from. Each flow downloads --tcp-mib MiB of random bytes and uploads them
+back; both ends hash what they got with MD5 and compare.
+
 It passes when all of these hold, and prints a summary either way:
 
   a) QEMU's stderr has no "$FALLBACK";
-  b) /sys/kernel/debug/kvhost/net-<qemu pid>-*/stats shows chains > 0 on
-     the RX (vq0) and the TX (vq1) ring of at least one queue pair;
+  b) /sys/kernel/debug/kvhost/net-<qemu pid>-<n>/stats (one per queue pair,
+     in pair order) shows chains > 0 on the RX (vq0) and TX (vq1) ring of
+     every pair I < F, and, with TCP, RX bytes >= the bytes downloaded and
+     TX bytes >= the bytes uploaded, summed over the pairs;
   c) vhost_net is loaded, in use, and ours (kvhost holds it; its build ID
-     equals the one of $TOP/vhost_net.ko when that file exists);
-  d) the guest's ping got its replies.
+     equals the one of $TOP/vhost_net.ko when that file exists), and QEMU
+     holds exactly N /dev/vhost-net fds;
+  d) the guest's ping got its replies;
+  e) (N > 1) "ethtool -L eth0 combined 1", then "combined N", succeeded;
+     the driver ran 1 queue pair in between and N after (sysfs), and
+     "ethtool -l" reads N combined;
+  f) every TCP flow moved its bytes intact both ways: L1 sent the whole
+     file; the guest's MD5 of its download equals the file's (compared by
+     the guest and here); L1's MD5 of the upload equals it too (compared
+     here, and by the guest from L1's answer); all byte counts match;
+  g) per-queue interrupts: between the guest's snapshots of
+     /proc/interrupts before and after the transfer, the MSI-X vectors
+     input.I and output.I of every pair I < F counted interrupts. Flow I
+     puts data and ACKs on both rings of pair I, and vhost signals the
+     guest through each ring's own vector (Linux takes TX completions as
+     interrupts too: virtio_net's napi_tx, on by default), so a pair that
+     carried its flow must show both. Pairs I >= F (more pairs than L2
+     vCPUs) carry no flow, so they are shown, not required; so is
+     "config", which fires only on a config change (link state, announce)
+     and this run makes none;
+  h) the ring layout that QEMU, the guest and our module agreed on is the
+     one asked for: VIRTIO_F_RING_PACKED (bit 34) in every device's
+     acked features with --packed, in none without.
 
 Exit status: 0 pass, 1 a check failed, 2 usage or set-up error.
 
 Options:
   --queues N       queue pairs (default: $QUEUES)
+  --fds            the libvirt form: pre-opened tap and vhost fds (above)
+  --packed         ask for packed rings (virtio-net-pci packed=on)
+  --tcp-mib M      MiB each flow downloads and uploads (default: $TCP_MIB;
+                   0 skips the TCP part, and with it f and g)
+  --tcp-timeout S  limit for each transfer in the guest (default: $TCP_TIMEOUT)
   --timeout SEC    hard limit for the nested QEMU (default: $TIMEOUT)
   --kernel IMAGE   the L2 kernel (default: the image whose module tree
                    run-vm.sh bound on /lib/modules/\$(uname -r), else
@@ -59,16 +105,13 @@ Options:
   --moddir DIR     its module tree (default: $MODDIR)
   --mem MB         L2 memory (default: $MEM)
   --smp N          L2 vCPUs (default: min(N, CPUs here)); Linux enables
-                   min(queue pairs, vCPUs) pairs, and busybox has no ethtool
-  --packed         ask for packed rings (packed=on); we do not offer
-                   VIRTIO_F_RING_PACKED, so QEMU masks it and the guest uses
-                   split rings: this only checks that the mask is harmless
+                   min(queue pairs, vCPUs) pairs, ethtool then asks for N
   --append ARGS    extra L2 kernel arguments ("loglevel=7" shows its boot)
   --pvh            unpack the bzImage's vmlinux here and have QEMU enter it
                    through PVH, skipping the guest-side xz decompressor (the
                    unpacking costs about as much as it saves in one run;
                    it is cached in /tmp for the next)
-  --keep DIR       keep the logs (QEMU stderr, L2 console, monitor) in DIR
+  --keep DIR       keep the logs (QEMU stderr, L2 console, monitor, TCP) in DIR
   -h, --help       this text
 USAGE
 }
@@ -82,6 +125,9 @@ while [ $# -gt 0 ]; do
 	--mem) MEM=$2; shift 2 ;;
 	--smp) SMP=$2; shift 2 ;;
 	--packed) PACKED=1; shift ;;
+	--fds) FDS=1; shift ;;
+	--tcp-mib) TCP_MIB=$2; shift 2 ;;
+	--tcp-timeout) TCP_TIMEOUT=$2; shift 2 ;;
 	--keep) KEEP=$2; shift 2 ;;
 	--append) APPEND=$2; shift 2 ;;
 	--pvh) PVH=1; shift ;;
@@ -98,6 +144,9 @@ die() {
 case "$QUEUES" in
 ''|*[!0-9]*|0) die "--queues wants a positive number" ;;
 esac
+case "$TCP_MIB" in
+''|*[!0-9]*) die "--tcp-mib wants a number of MiB" ;;
+esac
 [ "$(id -u)" -eq 0 ] || die "needs root (run it in the VM: make demo)"
 [ "${KVHOST_GUEST:-}" = 1 ] ||
 	echo "nested-net: warning: not in the kvhost test VM; carrying on" >&2
@@ -109,6 +158,14 @@ if [ -z "$SMP" ]; then
 	SMP=$(nproc)
 	[ "$SMP" -le "$QUEUES" ] || SMP=$QUEUES
 fi
+# One TCP flow per queue pair that has a vCPU of its own.
+FLOWS=$QUEUES
+[ "$FLOWS" -le "$SMP" ] || FLOWS=$SMP
+[ "$TCP_MIB" -gt 0 ] || FLOWS=0
+[ "$FLOWS" -eq 0 ] || command -v python3 >/dev/null ||
+	die "no python3 for the L1 end of the TCP flows (--tcp-mib 0 skips them)"
+[ "$FDS" -eq 0 ] || command -v python3 >/dev/null ||
+	die "no python3 for tap-fds.py (--fds)"
 
 # The L2 kernel. run-vm.sh binds the Debian package's module tree, unpacked
 # under its cache, on /lib/modules/<release>; the mount's source path (field
@@ -204,9 +261,25 @@ if [ "$PVH" = 1 ]; then
 	[ -n "$BOOT" ] || BOOT=$KERNEL
 fi
 
+# The bytes each flow moves: random, made here; the guest gets their
+# digests in its initramfs to check the download on its side.
+TCP_BYTES=$((TCP_MIB * 1024 * 1024))
+tcp_files=()
+tcp_sums=()
+for ((i = 0; i < FLOWS; i++)); do
+	head -c "$TCP_BYTES" /dev/urandom >"$W/flow$i.bin" ||
+		die "cannot make $W/flow$i.bin"
+	tcp_files+=("$W/flow$i.bin")
+	tcp_sums+=("$(md5sum "$W/flow$i.bin" | cut -d' ' -f1)")
+done
+
 "$VMDIR/guest/mkinitramfs.sh" -o "$W/initrd.cpio" --moddir "$MODDIR" \
-	--addr "$GUEST_ADDR/24" --peer "$HOST_ADDR" --queues "$QUEUES" ||
+	--addr "$GUEST_ADDR/24" --peer "$HOST_ADDR" --queues "$QUEUES" \
+	--tcp-flows "$FLOWS" --tcp-port "$TCP_PORT" --tcp-bytes "$TCP_BYTES" \
+	--tcp-md5 "${tcp_sums[*]}" --tcp-timeout "$TCP_TIMEOUT" ||
 	die "cannot build the L2 initramfs"
+ETHTOOL=no
+[ "$QUEUES" -le 1 ] || ETHTOOL=yes
 
 # The monitor on a pair of FIFOs (QEMU opens both read-write): bash can talk
 # to it without socat, and holding our own read-write ends means no open or
@@ -219,7 +292,14 @@ hmp() {
 	echo "$*" >&8
 }
 
-netdev="tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=on,vhostforce=on,queues=$QUEUES"
+if [ "$FDS" -eq 1 ]; then
+	# As libvirt writes it: no vhostforce, vhost=on with the fds.
+	netdev="tap,id=n0,fds=@TAPFDS@,vhost=on,vhostfds=@VHOSTFDS@"
+	LAUNCH=(python3 "$VMDIR/tap-fds.py" --tap "$TAP" --queues "$QUEUES" --)
+else
+	netdev="tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=on,vhostforce=on,queues=$QUEUES"
+	LAUNCH=()
+fi
 nic="virtio-net-pci,netdev=n0,id=nic0,vectors=$((2 * QUEUES + 2)),mac=$MAC"
 [ "$QUEUES" -eq 1 ] || nic="$nic,mq=on"
 [ "$PACKED" -eq 0 ] || nic="$nic,packed=on"
@@ -236,8 +316,8 @@ QEMU=(qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp "$SMP"
 	-trace vhost_dev_start)
 note "L2 kernel $KERNEL$([ "$BOOT" = "$KERNEL" ] || echo ", booted as $BOOT (PVH)")"
 note "qemu ... -netdev $netdev -device $nic -smp $SMP -m $MEM"
-timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null >"$W/qemu-stdout.log" \
-	2>"$W/qemu-stderr.log" &
+timeout -k 5 "$TIMEOUT" "${LAUNCH[@]}" "${QEMU[@]}" </dev/null \
+	>"$W/qemu-stdout.log" 2>"$W/qemu-stderr.log" &
 TIMEOUT_PID=$!
 BG_PIDS+=("$TIMEOUT_PID")
 
@@ -245,9 +325,9 @@ qemu_alive() {
 	kill -0 "$TIMEOUT_PID" 2>/dev/null
 }
 
-# QEMU creates the multiqueue tap while it parses -netdev, before the guest
-# runs; give it the host address as soon as it shows up.
-until [ -e "/sys/class/net/$TAP" ]; do
+# QEMU (or tap-fds.py) creates the multiqueue tap before the guest runs;
+# give it the host address as soon as it shows up.
+until [ -e "/sys/class/net/$TAP" ] && [ -s "$W/qemu.pid" ]; do
 	qemu_alive || break
 	[ "$(elapsed)" -lt 60 ] || break
 	sleep 0.2
@@ -261,26 +341,59 @@ else
 	note "QEMU did not create $TAP"
 fi
 
-# The guest's verdict, on its console.
+# The L1 end of the TCP flows listens on the tap's address from now on; the
+# guest connects once its ping went through.
+TCP_PID=
+if [ "$FLOWS" -gt 0 ]; then
+	python3 "$VMDIR/nested-tcp.py" --addr "$HOST_ADDR" --port "$TCP_PORT" \
+		--timeout "$TIMEOUT" "${tcp_files[@]}" >"$W/tcp.log" 2>&1 &
+	TCP_PID=$!
+	BG_PIDS+=("$TCP_PID")
+fi
+
+# The guest's lines, on its console, until it says it is done.
+console() {
+	local f=$W/l2-console.log c
+
+	[ -e "$f" ] || return 0
+	# One read, then complete lines only: the last may still be coming.
+	c=$(tr -d '\r' <"$f"; echo .)
+	c=${c%.}
+	if [[ $c != *$'\n'* ]]; then
+		c=
+	elif [[ $c != *$'\n' ]]; then
+		c=${c%$'\n'*}
+	fi
+	grep -a '^KVHOST-L2: ' <<<"$c"
+}
 verdict=none
-seen_eth0=0
+shown=0
 while qemu_alive; do
-	if [ $seen_eth0 = 0 ] && grep -aq 'KVHOST-L2: eth0' "$W/l2-console.log"; then
-		seen_eth0=1
-		note "L2 $(grep -a 'KVHOST-L2: eth0' "$W/l2-console.log" | tr -d '\r')"
+	lines=$(console)
+	n=$(grep -c . <<<"$lines")
+	if [ "$n" -gt "$shown" ]; then
+		tail -n +$((shown + 1)) <<<"$lines" | grep -av '^KVHOST-L2: irq ' |
+			while read -r l; do note "L2 ${l#KVHOST-L2: }"; done
+		shown=$n
 	fi
-	if grep -aq 'KVHOST-L2: ping ok' "$W/l2-console.log"; then
-		verdict=ok
-		break
-	fi
-	if grep -aq 'KVHOST-L2: ping FAILED' "$W/l2-console.log"; then
-		verdict=failed
-		break
-	fi
+	grep -q '^KVHOST-L2: done$' <<<"$lines" && break
 	sleep 1
 done
+lines=$(console)
+grep -q '^KVHOST-L2: ping ok$' <<<"$lines" && verdict=ok
+grep -q '^KVHOST-L2: ping FAILED$' <<<"$lines" && verdict=failed
 note "L2 ping verdict: $verdict"
 [ -n "$QEMU_PID" ] || QEMU_PID=$(cat "$W/qemu.pid" 2>/dev/null)
+if [ -n "$TCP_PID" ]; then
+	# The guest is done, so the L1 end has little left to finish.
+	for _ in $(seq 20); do
+		kill -0 "$TCP_PID" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill "$TCP_PID" 2>/dev/null
+	wait "$TCP_PID" 2>/dev/null
+	note "L1 end of TCP: $(tail -n 1 "$W/tcp.log")"
+fi
 
 # Everything below reads the host side while QEMU still runs: the stats
 # directories go away with QEMU's vhost fds.
@@ -308,24 +421,47 @@ vhost_fds=0
 for f in /proc/"${QEMU_PID:-none}"/fd/*; do
 	[ "$(readlink "$f")" != /dev/vhost-net ] || vhost_fds=$((vhost_fds + 1))
 done
-stats_ok=0
+# One stats directory per vhost fd, numbered in the order the fds got an
+# owner: QEMU sets the owner of pair 0's fd first, then pair 1's, and so on.
+# vq0 is the pair's RX ring, vq1 its TX ring (virtio-net's order).
+# No <(...): the VM's devtmpfs has no /dev/fd.
+stat_dirs=$(for d in /sys/kernel/debug/kvhost/net-"${QEMU_PID:-none}"-*; do
+	[ -e "$d/stats" ] && echo "${d##*-} $d"
+done | sort -n | cut -d' ' -f2)
 stats_dirs=0
 stats_report=
-for s in /sys/kernel/debug/kvhost/net-"${QEMU_PID:-none}"-*/stats; do
-	[ -e "$s" ] || continue
+pair_rx=()
+pair_tx=()
+rx_bytes=0
+tx_bytes=0
+packed_devs=0
+for d in $stat_dirs; do
+	# "vqN: key value key value ...", and "features: 0x..."
+	read -r rx tx rxb txb errs feat <<<"$(awk '
+		function val(k,   i) {
+			for (i = 2; i < NF; i++) if ($i == k) return $(i + 1)
+			return 0
+		}
+		$1 == "vq0:" { rx = val("chains"); rxb = val("bytes") }
+		$1 == "vq1:" { tx = val("chains"); txb = val("bytes") }
+		/^vq/ { e += val("errors") }
+		$1 == "features:" { f = $2 }
+		END { print rx + 0, tx + 0, rxb + 0, txb + 0, e + 0, f ? f : "0x0" }
+		' "$d/stats")"
+	pair_rx+=("${rx:-0}")
+	pair_tx+=("${tx:-0}")
+	rx_bytes=$((rx_bytes + ${rxb:-0}))
+	tx_bytes=$((tx_bytes + ${txb:-0}))
+	ring="split"
+	if (((${feat:-0} >> 34) & 1)); then
+		ring=packed
+		packed_devs=$((packed_devs + 1))
+	fi
+	stats_report+="    pair $stats_dirs = ${d##*/}: RX chains $rx, TX chains $tx,"
+	stats_report+=" RX bytes $rxb, TX bytes $txb, ring errors $errs,"
+	stats_report+=" features $feat ($ring ring)"$'\n'
+	stats_report+=$(grep '^vq' "$d/stats" | sed 's/^/      /')$'\n'
 	stats_dirs=$((stats_dirs + 1))
-	# vq0 is RX, vq1 is TX (virtio-net's order, one queue pair per fd).
-	# No <(...): the VM's devtmpfs has no /dev/fd.
-	read -r rx tx errs <<<"$(awk '
-		$1 == "vq0:" { for (i = 2; i < NF; i++) if ($i == "chains") rx = $(i + 1) }
-		$1 == "vq1:" { for (i = 2; i < NF; i++) if ($i == "chains") tx = $(i + 1) }
-		/^vq/ { for (i = 2; i < NF; i++) if ($i == "errors") e += $(i + 1) }
-		END { print rx + 0, tx + 0, e + 0 }' "$s")"
-	: "${rx:=0}" "${tx:=0}" "${errs:=?}"
-	[ "$rx" -gt 0 ] && [ "$tx" -gt 0 ] && stats_ok=1
-	stats_report+="    $(basename "$(dirname "$s")"): RX chains $rx,"
-	stats_report+=" TX chains $tx, ring errors $errs"$'\n'
-	stats_report+=$(grep '^vq' "$s" | sed 's/^/      /')$'\n'
 done
 
 # Stop QEMU: "quit" on the monitor, then the pid if it lingers.
@@ -337,6 +473,7 @@ done
 [ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null
 wait "$TIMEOUT_PID"
 qrc=$?
+note "QEMU exited with status $qrc"
 QPID_SHOWN=${QEMU_PID:-?}
 QEMU_PID=
 
@@ -379,19 +516,140 @@ starts=$(grep -c 'vhost_dev_start' "$W/qemu-stderr.log")
 vstatus=$(tr -d '\r' <"$W/monitor.log" | grep -a -E 'device_name|vhost_started' |
 	tr -s ' ' | sed 's/^ //' | tr '\n' ' ')
 
+# The pairs that carried a flow: 0..F-1; with no TCP, at least pair 0 (ping).
+need=$FLOWS
+[ "$need" -gt 0 ] || need=1
+
+# b) chains on both rings of every needed pair, and the TCP bytes.
+stats_ok=1
+why_stats=
+for ((i = 0; i < need; i++)); do
+	if [ "${pair_rx[i]:-0}" -le 0 ] || [ "${pair_tx[i]:-0}" -le 0 ]; then
+		stats_ok=0
+		why_stats+=" pair $i RX/TX chains ${pair_rx[i]:-none}/${pair_tx[i]:-none};"
+	fi
+done
+tcp_down=0
+tcp_up=0
+if [ "$FLOWS" -gt 0 ]; then
+	tcp_down=$(awk '$3 == "down" && $4 == "bytes" { s += $5 } END { print s + 0 }' "$W/tcp.log")
+	tcp_up=$(awk '$3 == "up" && $4 == "bytes" { s += $5 } END { print s + 0 }' "$W/tcp.log")
+	[ "$rx_bytes" -ge "$tcp_down" ] || { stats_ok=0; why_stats+=" RX bytes < downloaded;"; }
+	[ "$tx_bytes" -ge "$tcp_up" ] || { stats_ok=0; why_stats+=" TX bytes < uploaded;"; }
+fi
+
+# f) every flow, from both ends: the guest's own verdict (its digest of the
+# download equals the expected one, and L1's digest of the upload equals
+# its own), its digest of the download checked here too, and L1's record of
+# what it sent and what it got back.
+tcp_ok=1
+tcp_report=
+for ((i = 0; i < FLOWS; i++)); do
+	want="${tcp_sums[i]}"
+	# L2: ... ok; down B "B" md5 H Ts nc RC; up B "B" md5 H Ts nc RC
+	read -r l2v l2db l2dsum l2dt l2ub l2usum l2ut <<<"$(grep -a "^KVHOST-L2: tcp flow $i " <<<"$lines" |
+		awk '{ gsub(";", ""); print $7, $9, $12, $13, $17, $20, $21 }')"
+	read -r l1db l1dsum l1dt <<<"$(awk -v f="$i" '$2 == f && $3 == "down" && $4 == "bytes" { print $5, $7, $9 }' "$W/tcp.log")"
+	read -r l1ub l1usum l1ut <<<"$(awk -v f="$i" '$2 == f && $3 == "up" && $4 == "bytes" { print $5, $7, $9 }' "$W/tcp.log")"
+	down_ok=0
+	[ "${l1db:-}" = "$TCP_BYTES" ] && [ "${l1dsum:-}" = "$want" ] &&
+		[ "${l2db:-}" = "$TCP_BYTES" ] &&
+		[ "${l2dsum:-}" = "$want" ] && down_ok=1
+	up_ok=0
+	[ "${l1ub:-}" = "$TCP_BYTES" ] && [ "${l1usum:-}" = "$want" ] &&
+		[ "${l2ub:-}" = "$TCP_BYTES" ] && [ "${l2usum:-}" = "$want" ] &&
+		up_ok=1
+	[ "${l2v:-}" = ok ] && [ $down_ok = 1 ] && [ $up_ok = 1 ] || tcp_ok=0
+	tcp_report+="    flow $i (vCPU $i, pair $i): md5 of the $TCP_BYTES B sent: $want; guest verdict ${l2v:-none}"$'\n'
+	tcp_report+="      down: L1 sent ${l1db:-?} B in ${l1dt:-?}s, L2 got ${l2db:-?} B md5 ${l2dsum:-?} in ${l2dt:-?}"
+	tcp_report+=" $([ $down_ok = 1 ] && echo "(equal)" || echo "(DIFFERS)")"$'\n'
+	tcp_report+="      up:   L1 got ${l1ub:-?} B md5 ${l1usum:-?} in ${l1ut:-?}s (L2 took ${l2ut:-?})"
+	tcp_report+=" $([ $up_ok = 1 ] && echo "(equal)" || echo "(DIFFERS)")"$'\n'
+done
+tcp_rate=$(awk '$3 == "up" && $4 == "bytes" { b += $5; if ($9 > t) t = $9 }
+	END { if (t > 0) printf "%.1f", b / t / 1048576 }' "$W/tcp.log")
+
+# g) per-queue interrupts: after - before, summed over the CPU columns.
+irq_count() { # phase name
+	grep -a "^KVHOST-L2: irq $1 " <<<"$lines" | awk -v n="$2" '
+		$NF ~ ("-" n "$") {
+			for (i = 5; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
+			found = 1
+		}
+		END { print found ? s + 0 : "none" }'
+}
+irq_ok=1
+irq_report=
+irq_names=$(grep -a '^KVHOST-L2: irq after ' <<<"$lines" | awk '{ print $NF }' |
+	sed 's/^virtio[0-9]*-//')
+for n in $irq_names; do
+	b=$(irq_count before "$n")
+	a=$(irq_count after "$n")
+	req=no
+	case $n in
+	input.*|output.*) [ "${n#*.}" -ge "$FLOWS" ] || req=yes ;;
+	esac
+	d="?"
+	[ "$a" = none ] || [ "$b" = none ] || d=$((a - b))
+	if [ $req = yes ] && { [ "$d" = "?" ] || [ "$d" -le 0 ]; }; then
+		irq_ok=0
+	fi
+	irq_report+=$(printf '    %-10s %8s -> %-8s (+%s)%s' "$n" "$b" "$a" "$d" \
+		"$([ $req = yes ] && echo ", required")")$'\n'
+done
+for ((i = 0; i < FLOWS; i++)); do
+	for n in input.$i output.$i; do
+		grep -qx "$n" <<<"$irq_names" || {
+			irq_ok=0
+			irq_report+="    $n: no such vector in /proc/interrupts"$'\n'
+		}
+	done
+done
+
+ethtool_line=$(grep -a -E '^KVHOST-L2: ethtool (ok|FAILED)' <<<"$lines")
+
 echo
-echo "nested-net summary (queues=$QUEUES, L2 -smp $SMP, $(elapsed)s):"
+echo "nested-net summary (queues=$QUEUES, $([ "$FDS" = 1 ] && echo "libvirt form: fds=/vhostfds=" ||
+	echo "ifname form: QEMU opens the fds"), packed=$([ "$PACKED" = 1 ] && echo on || echo off)," \
+	"L2 -smp $SMP, $FLOWS TCP flow(s) of $TCP_MIB MiB, $(elapsed)s):"
 check "a) no userspace fallback" $((1 - fallback)) \
 	"QEMU stderr $(if [ $fallback = 1 ]; then echo has; else echo lacks; fi)" \
 	"\"$FALLBACK\"; vhost_dev_start traced $starts time(s)"
 check "b) vhost stats" "$stats_ok" \
-	"$stats_dirs kvhost net device(s) owned by QEMU pid $QPID_SHOWN," \
-	"RX and TX chains > 0 on at least one pair: $([ $stats_ok = 1 ] && echo yes || echo no)"
+	"$stats_dirs kvhost net device(s) owned by QEMU pid $QPID_SHOWN;" \
+	"RX and TX chains > 0 on pair(s) 0..$((need - 1));" \
+	"RX bytes $rx_bytes >= downloaded $tcp_down, TX bytes $tx_bytes >= uploaded $tcp_up;${why_stats:- ok}"
 printf '%s' "$stats_report"
+[ "$vhost_fds" -eq "$QUEUES" ] || {
+	ours=0
+	why="$why; QEMU holds $vhost_fds /dev/vhost-net fd(s), not $QUEUES"
+}
 check "c) our vhost_net in use" "$ours" \
 	"lsmod: ${lsmod_line:-not loaded}; $why; QEMU held $vhost_fds /dev/vhost-net fd(s)"
 check "d) L2 ping $GUEST_ADDR -> $HOST_ADDR" "$([ "$verdict" = ok ] && echo 1 || echo 0)" \
-	"$(tr -d '\r' <"$W/l2-console.log" | grep -a -E 'packets transmitted|round-trip' | tr '\n' ' ')"
+	"$(grep -a -E 'packets transmitted|round-trip' <"$W/l2-console.log" | tr -d '\r' | tr '\n' ' ')"
+if [ "$ETHTOOL" = yes ]; then
+	check "e) ethtool -L eth0 combined $QUEUES" \
+		"$([[ $ethtool_line == "KVHOST-L2: ethtool ok"* ]] && echo 1 || echo 0)" \
+		"${ethtool_line#KVHOST-L2: }"
+fi
+if [ "$FLOWS" -gt 0 ]; then
+	check "f) TCP both ways, MD5 equal at both ends" "$tcp_ok" \
+		"$FLOWS flow(s) x $TCP_MIB MiB down + up in parallel" \
+		"(upload ${tcp_rate:-?} MiB/s overall); $(grep -a -E '^KVHOST-L2: tcp (ok|FAILED|skipped)' <<<"$lines" | sed 's/^KVHOST-L2: //')"
+	printf '%s' "$tcp_report"
+	check "g) per-queue interrupts" "$irq_ok" \
+		"input.I and output.I of pair(s) I < $FLOWS counted interrupts" \
+		"during the transfer (virtio MSI-X lines, before -> after)"
+	printf '%s' "$irq_report"
+fi
+if [ "$PACKED" = 1 ]; then
+	check "h) packed ring" "$([ "$stats_dirs" -gt 0 ] && [ "$packed_devs" -eq "$stats_dirs" ] && echo 1 || echo 0)" \
+		"VIRTIO_F_RING_PACKED acked on $packed_devs of $stats_dirs device(s)"
+else
+	check "h) split ring" "$([ "$stats_dirs" -gt 0 ] && [ "$packed_devs" -eq 0 ] && echo 1 || echo 0)" \
+		"VIRTIO_F_RING_PACKED acked on $packed_devs of $stats_dirs device(s)"
+fi
 echo "  info: L1 ping $HOST_ADDR -> $GUEST_ADDR: $host_ping;" \
 	"HMP virtio-status: ${vstatus:-no answer}; QEMU exit status $qrc"
 [ -z "$KEEP" ] || echo "  info: logs kept in $KEEP"

@@ -11,7 +11,7 @@ PKGS=(
 	linux-headers-amd64				# the 6.1 headers (KDIR)
 	sparse						# make sparse
 	qemu-system-x86					# the test VM
-	busybox-static cpio kmod			# the initramfs, modprobe
+	busybox-static cpio kmod ethtool		# initramfs, modprobe, nested L2
 	iproute2 procps util-linux coreutils		# tools the tests call
 	perl						# checkpatch
 	clang libclang-rt-14-dev			# the vring fuzzer

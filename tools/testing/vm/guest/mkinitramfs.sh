@@ -19,19 +19,27 @@ ADDR=10.0.2.15/24
 PEER=10.0.2.1
 QUEUES=1
 COUNT=5
+ETHTOOL=auto
+TCP_FLOWS=0
+TCP_PORT=5000
+TCP_BYTES=0
+TCP_MD5=
+TCP_TIMEOUT=60
 
 usage() {
 	cat <<USAGE
 Usage: $0 [options] -o FILE
 
 Writes an uncompressed newc cpio (uncompressed, because unpacking gzip under
-nested TCG costs more than loading the bytes) whose /init loads virtio_pci
-and virtio_net, brings eth0 up with --addr, sets --queues combined channels
-when the guest has ethtool (busybox has none; /usr/sbin/ethtool and its
-libraries are copied in when the build machine has it), pings --peer and
-prints the verdict on the console as "KVHOST-L2: ping ok" or
-"KVHOST-L2: ping FAILED". The guest then idles, so that whoever started it
-can look at the host side before stopping it.
+nested TCG costs more than loading the bytes) whose /init (next to this
+script; its header lists the console lines it prints) loads virtio_pci and
+virtio_net, brings eth0 up with --addr, has ethtool set --queues combined
+channels, pings --peer, runs the TCP flows against the host and prints the
+virtio lines of /proc/interrupts. The guest then idles, so that whoever
+started it can look at the host side before stopping it.
+
+ethtool is not in busybox: /usr/sbin/ethtool (Debian package ethtool) and
+the libraries ldd names for it are copied in.
 
 Options:
   -o, --out FILE    the cpio to write
@@ -42,6 +50,16 @@ Options:
                     (default: $PEER)
   --queues N        combined channels to ask ethtool for (default: $QUEUES)
   --count C         echo requests of the final ping (default: $COUNT)
+  --ethtool yes|no|auto
+                    run "ethtool -L eth0 combined N"; yes fails the build
+                    when this machine has no ethtool; auto means yes for
+                    --queues > 1 (default: $ETHTOOL)
+  --tcp-flows F     TCP flows, flow I pinned on vCPU I (default: $TCP_FLOWS)
+  --tcp-port P      flow I downloads from port P+2I and uploads to P+2I+1
+                    (default: $TCP_PORT)
+  --tcp-bytes B     bytes each flow downloads (default: $TCP_BYTES)
+  --tcp-md5 "S..."  their MD5 digests, one per flow
+  --tcp-timeout SEC limit for each transfer (default: $TCP_TIMEOUT)
   -h, --help        this text
 USAGE
 }
@@ -54,11 +72,27 @@ while [ $# -gt 0 ]; do
 	--peer) PEER=$2; shift 2 ;;
 	--queues) QUEUES=$2; shift 2 ;;
 	--count) COUNT=$2; shift 2 ;;
+	--ethtool) ETHTOOL=$2; shift 2 ;;
+	--tcp-flows) TCP_FLOWS=$2; shift 2 ;;
+	--tcp-port) TCP_PORT=$2; shift 2 ;;
+	--tcp-bytes) TCP_BYTES=$2; shift 2 ;;
+	--tcp-md5) TCP_MD5=$2; shift 2 ;;
+	--tcp-timeout) TCP_TIMEOUT=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "mkinitramfs: unknown option $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
 [ -n "$OUT" ] || { echo "mkinitramfs: no -o FILE (try --help)" >&2; exit 2; }
+case $ETHTOOL in
+auto) ETHTOOL=no; [ "$QUEUES" -le 1 ] || ETHTOOL=yes ;;
+yes|no) ;;
+*) echo "mkinitramfs: --ethtool yes, no or auto" >&2; exit 2 ;;
+esac
+if [ "$TCP_FLOWS" -gt 0 ] &&
+	[ "$(wc -w <<<"$TCP_MD5")" -ne "$TCP_FLOWS" ]; then
+	echo "mkinitramfs: --tcp-md5 wants one digest per flow" >&2
+	exit 2
+fi
 
 MODDIR=$(cd "$MODDIR" && pwd)
 KVER=$(basename "$MODDIR")
@@ -84,7 +118,8 @@ mkdir -p "$RD"/{bin,sbin,dev,proc,sys,tmp,lib/modules}
 cp "$BUSYBOX" "$RD/bin/busybox"
 # Every applet /init uses, so that it runs without "busybox" prefixes.
 for a in sh mount insmod ip ping sleep cat echo grep ls seq poweroff \
-	mkdir dmesg head tail sed tr; do
+	mkdir dmesg head tail sed tr cut wc date printf nc taskset timeout \
+	md5sum; do
 	ln -s busybox "$RD/bin/$a"
 done
 
@@ -99,9 +134,13 @@ copy_program() {
 		cp -L "$lib" "$RD$lib"
 	done
 }
-ETHTOOL=no
-if [ -x /usr/sbin/ethtool ] && copy_program /usr/sbin/ethtool; then
-	ETHTOOL=yes
+if [ "$ETHTOOL" = yes ]; then
+	if [ ! -x /usr/sbin/ethtool ]; then
+		echo "mkinitramfs: no /usr/sbin/ethtool (apt-get install ethtool," \
+			"see tools/testing/vm/setup.sh)" >&2
+		exit 2
+	fi
+	copy_program /usr/sbin/ethtool
 fi
 
 # "insmod PATH" lines in load order; "builtin NAME" for what the kernel has
@@ -121,8 +160,10 @@ done <<<"$deps"
 
 cp "$HERE/init" "$RD/init"
 chmod 0755 "$RD/init"
-printf 'ADDR=%s\nPEER=%s\nQUEUES=%s\nCOUNT=%s\nETHTOOL=%s\n' \
-	"$ADDR" "$PEER" "$QUEUES" "$COUNT" "$ETHTOOL" >"$RD/guest.conf"
+printf '%s=%q\n' ADDR "$ADDR" PEER "$PEER" QUEUES "$QUEUES" \
+	COUNT "$COUNT" ETHTOOL "$ETHTOOL" TCP_FLOWS "$TCP_FLOWS" \
+	TCP_PORT "$TCP_PORT" TCP_BYTES "$TCP_BYTES" TCP_MD5 "$TCP_MD5" \
+	TCP_TIMEOUT "$TCP_TIMEOUT" >"$RD/guest.conf"
 
 (cd "$RD" && find . | cpio -o -H newc --quiet) >"$WORK/initrd.cpio"
 mv "$WORK/initrd.cpio" "$OUT"
