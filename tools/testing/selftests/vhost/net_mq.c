@@ -199,9 +199,18 @@ static int count_workers(pid_t pid, int *extra)
 
 static enum ktap_result workers_are(int want)
 {
-	int n, extra;
+	int n, extra, tries;
 
-	n = count_workers(getpid(), &extra);
+	/*
+	 * A stopped worker leaves /proc only when it is reaped, a moment
+	 * after close() returned: give it two seconds.
+	 */
+	for (tries = 0; tries < 200; tries++) {
+		n = count_workers(getpid(), &extra);
+		if (n == want && !extra)
+			return KTAP_PASS;
+		usleep(10000);
+	}
 	KTAP_CHECK(n == want && !extra,
 		   "%d vhost-%d threads (+%d numbered), want %d", n, getpid(),
 		   extra, want);
