@@ -615,15 +615,5 @@ static const struct ktap_case cases[] = {
 
 int main(int argc, char **argv)
 {
-	static struct ktap_case some[KTAP_ARRAY_SIZE(cases)];
-	size_t i, n = 0;
-	int a;
-
-	if (argc < 2)
-		return ktap_run(cases, KTAP_ARRAY_SIZE(cases));
-	for (i = 0; i < KTAP_ARRAY_SIZE(cases); i++)
-		for (a = 1; a < argc; a++)
-			if (!strcmp(argv[a], cases[i].name))
-				some[n++] = cases[i];
-	return ktap_run(some, n);
+	return ktap_main(cases, KTAP_ARRAY_SIZE(cases), argc, argv);
 }

@@ -139,3 +139,35 @@ int ktap_run(const struct ktap_case *cases, size_t n)
 		return KSFT_SKIP;
 	return KSFT_PASS;
 }
+
+int ktap_main(const struct ktap_case *cases, size_t n, int argc,
+	      char **argv)
+{
+	struct ktap_case *some;
+	size_t i, k = 0;
+	int a, ret;
+
+	if (argc < 2)
+		return ktap_run(cases, n);
+	for (a = 1; a < argc; a++) {
+		for (i = 0; i < n && strcmp(argv[a], cases[i].name); i++)
+			;
+		if (i == n) {
+			fprintf(stderr, "%s: no case named %s\n", argv[0],
+				argv[a]);
+			return KSFT_FAIL;
+		}
+	}
+	some = calloc(n, sizeof(*some));
+	if (!some)
+		return KSFT_FAIL;
+	for (i = 0; i < n; i++)
+		for (a = 1; a < argc; a++)
+			if (!strcmp(argv[a], cases[i].name)) {
+				some[k++] = cases[i];
+				break;
+			}
+	ret = ktap_run(some, k);
+	free(some);
+	return ret;
+}

@@ -57,6 +57,14 @@ __printf(1, 2) void ktap_skip_reason(const char *fmt, ...);
 int ktap_run(const struct ktap_case *cases, size_t n);
 
 /*
+ * ktap_run() on the cases named in @argv[1..] (each at most once, in the
+ * table's order), or on all of them without arguments. A name no case has
+ * fails the run rather than running nothing.
+ */
+int ktap_main(const struct ktap_case *cases, size_t n, int argc,
+	      char **argv);
+
+/*
  * Assertions for use inside a case. They print where and why, then return
  * KTAP_FAIL from the case function.
  */
