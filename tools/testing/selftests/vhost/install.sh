@@ -86,10 +86,24 @@ loaded_is_in_tree() {
 		"$(modinfo -F srcversion "$(in_tree_ko "$1")")" ]
 }
 
+# depmod reads all ~4000 modules of the tree. Through the VM's overlay on
+# 9p that takes about 18 s even with a warm cache, and the cases run it four
+# times; on tmpfs it takes about 6 s. So the tree is copied once into a
+# tmpfs mounted over /lib/modules/<release>: the same files, which the
+# VM's writable overlay would discard at power-off anyway.
+modlib_to_tmpfs() {
+	[ "$(stat -f -c %T "$MODLIB")" != tmpfs ] || return 0
+	mkdir -p /run/kvhost-modlib &&
+	mount -t tmpfs -o mode=0755 kvhost-modlib /run/kvhost-modlib &&
+	cp -a "$MODLIB/." /run/kvhost-modlib/ &&
+	mount --bind /run/kvhost-modlib "$MODLIB"
+}
+
 start_clean() {
 	requires_vm || return
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
+	modlib_to_tmpfs || ktap_fail "cannot copy $MODLIB to a tmpfs" || return
 	unload_ours || ktap_fail "cannot unload our modules" || return
 	[ ! -e "$MODLIB/updates/kvhost" ] ||
 		ktap_fail "$MODLIB/updates/kvhost exists before the test" || return
