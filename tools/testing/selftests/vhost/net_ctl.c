@@ -1065,7 +1065,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(close_under_traffic_packed, 120),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return ktap_run(cases, KTAP_ARRAY_SIZE(cases));
+	return ktap_main(cases, KTAP_ARRAY_SIZE(cases), argc, argv);
 }

@@ -3,9 +3,9 @@
 #
 # trace.sh: kvhost's trace events fire, with sane fields, while real
 # traffic runs. It enables every event of the kvhost, kvhost_net and
-# kvhost_blk systems in tracefs, runs net_ctl (TX and RX traffic, queue
-# stop and start, hostile guests that break the ring) and, when built,
-# blk_io, then checks each event in the trace.
+# kvhost_blk systems in tracefs, runs three net_ctl cases (TX and RX
+# traffic with queue stop and start, a hostile guest that breaks the ring)
+# and, when built, one blk_io case, then checks each event in the trace.
 #
 # Runs in the test VM with our modules loaded; leaves tracing off.
 
@@ -57,7 +57,9 @@ capture_traffic() {
 	echo 1 >"$T/events/kvhost_net/enable"
 	echo 1 >"$T/events/kvhost_blk/enable"
 	echo 1 >"$T/tracing_on"
-	"$HERE/net_ctl" >"$OUT/net_ctl.tap" 2>&1
+	# Traffic both ways with backend attach and detach, and a ring error.
+	"$HERE/net_ctl" stop_start_tx_split stop_start_rx_split \
+		hostile_tx_loop_split >"$OUT/net_ctl.tap" 2>&1
 	echo "net_ctl exit $?" >"$OUT/status"
 	if [ -x "$HERE/blk_io" ]; then
 		# One case is plenty of requests, and the whole file takes long.
