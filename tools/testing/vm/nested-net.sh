@@ -25,8 +25,7 @@ KEEP=
 APPEND=
 PVH=0
 TAP=vtap0
-HOST_ADDR=10.0.2.1
-GUEST_ADDR=10.0.2.15
+SUBNET=10.0.2
 MAC=52:54:00:12:34:56
 FALLBACK='falling back on userspace virtio'
 
@@ -48,9 +47,9 @@ IFF_MULTI_QUEUE) and /dev/vhost-net once per queue pair, and execs
   -netdev tap,fds=T0:..,vhost=on,vhostfds=V0:..
 
 The guest is the L1 kernel again with a busybox initramfs
-(tools/testing/vm/guest/) that puts $GUEST_ADDR/24 on eth0, runs
+(tools/testing/vm/guest/) that puts $SUBNET.15/24 on eth0, runs
 "ethtool -L eth0 combined N" (N > 1; through 1 first, see guest/init),
-pings $HOST_ADDR (the tap's address), and moves data over TCP with
+pings $SUBNET.1 (the tap's address), and moves data over TCP with
 nested-tcp.py (next to this script) on L1: F = min(N, L2 vCPUs) flows in
 parallel, flow I pinned on vCPU I, which transmits on queue pair I only
 (XPS); the tap steers each flow's inbound packets to the queue it came
@@ -95,6 +94,10 @@ Options:
   --queues N       queue pairs (default: $QUEUES)
   --fds            the libvirt form: pre-opened tap and vhost fds (above)
   --packed         ask for packed rings (virtio-net-pci packed=on)
+  --tap NAME       the tap's name (default: $TAP)
+  --subnet A.B.C   the /24 between L1 (A.B.C.1, on the tap) and L2
+                   (A.B.C.15) (default: $SUBNET)
+  --mac MAC        the guest NIC's MAC address (default: $MAC)
   --tcp-mib M      MiB each flow downloads and uploads (default: $TCP_MIB;
                    0 skips the TCP part, and with it f and g)
   --tcp-timeout S  limit for each transfer in the guest (default: $TCP_TIMEOUT)
@@ -126,6 +129,9 @@ while [ $# -gt 0 ]; do
 	--smp) SMP=$2; shift 2 ;;
 	--packed) PACKED=1; shift ;;
 	--fds) FDS=1; shift ;;
+	--tap) TAP=$2; shift 2 ;;
+	--subnet) SUBNET=$2; shift 2 ;;
+	--mac) MAC=$2; shift 2 ;;
 	--tcp-mib) TCP_MIB=$2; shift 2 ;;
 	--tcp-timeout) TCP_TIMEOUT=$2; shift 2 ;;
 	--keep) KEEP=$2; shift 2 ;;
@@ -144,6 +150,10 @@ die() {
 case "$QUEUES" in
 ''|*[!0-9]*|0) die "--queues wants a positive number" ;;
 esac
+[[ $SUBNET =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
+	die "--subnet wants the first three octets of a /24, as 10.0.2"
+HOST_ADDR=$SUBNET.1
+GUEST_ADDR=$SUBNET.15
 case "$TCP_MIB" in
 ''|*[!0-9]*) die "--tcp-mib wants a number of MiB" ;;
 esac
