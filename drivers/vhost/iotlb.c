@@ -534,6 +534,28 @@ static bool kvh_iotlb_take(struct kvh_dev *dev, struct kvh_iotlb_miss *out)
 	return m;
 }
 
+/*
+ * The VMM's buffer faulted while a taken miss was copied out: put it back
+ * at the head of the read list, unless an UPDATE answered or a detach
+ * withdrew it meanwhile, so that the queue does not wait for an answer to
+ * a question the VMM never got.
+ */
+static void kvh_iotlb_untake(struct kvh_dev *dev,
+			     const struct kvh_iotlb_miss *miss)
+{
+	struct kvh_iotlb_miss *m;
+
+	spin_lock(&dev->msg_lock);
+	list_for_each_entry(m, &dev->msg_pending, node) {
+		if (m->iova == miss->iova && m->perm == miss->perm) {
+			list_move(&m->node, &dev->msg_read);
+			break;
+		}
+	}
+	spin_unlock(&dev->msg_lock);
+	wake_up_interruptible_poll(&dev->msg_wait, EPOLLIN | EPOLLRDNORM);
+}
+
 /**
  * kvh_dev_read_iter() - the VMM reads an IOTLB miss
  * @dev: the device
@@ -545,7 +567,7 @@ static bool kvh_iotlb_take(struct kvh_dev *dev, struct kvh_iotlb_miss *out)
  *
  * Return: the message's size; 0 if @to is too small for it (as upstream);
  * -EAGAIN (non-blocking, nothing to read), -ERESTARTSYS, -EBADFD (blocking
- * while no IOTLB is negotiated) or -EFAULT.
+ * while no IOTLB is negotiated) or -EFAULT (the miss is left to read again).
  */
 ssize_t kvh_dev_read_iter(struct kvh_dev *dev, struct iov_iter *to,
 			  bool nonblock)
@@ -587,8 +609,10 @@ ssize_t kvh_dev_read_iter(struct kvh_dev *dev, struct iov_iter *to,
 	msg.iotlb.iova = miss.iova;
 	msg.iotlb.perm = miss.perm;
 	msg.iotlb.type = VHOST_IOTLB_MISS;
-	if (copy_to_iter(&msg, sizeof(msg), to) != sizeof(msg))
+	if (copy_to_iter(&msg, sizeof(msg), to) != sizeof(msg)) {
+		kvh_iotlb_untake(dev, &miss);
 		return -EFAULT;
+	}
 	return sizeof(msg);
 }
 EXPORT_SYMBOL_NS_GPL(kvh_dev_read_iter, KVH_NS);
