@@ -153,8 +153,8 @@ step htmldocs htmldocs make htmldocs
 # ping, and move 1 MiB per queue pair each way over TCP with equal MD5s at
 # both ends, with no userspace fallback, interrupts on all four queue
 # vectors and chains and bytes on both pairs in our debugfs counters
-# (tools/testing/vm/nested-net.sh). A second QEMU, started at the same time
-# in the same VM, does the same in the form libvirt uses (pre-opened
+# (tools/testing/vm/nested-net.sh). A second QEMU, started after it in the
+# same VM, does the same in the form libvirt uses (pre-opened
 # fds=/vhostfds=) with packed rings (tools/testing/vm/nested-both.sh).
 # One result per QEMU, from nested-both.sh's "=== N. ... (exit status S)"
 # headers; a VM that failed (a splat, the timeout) fails both.
