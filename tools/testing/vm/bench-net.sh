@@ -1,54 +1,91 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench-net.sh: packets per second of kvhost's vhost_net against Debian's
-# in-tree vhost_net, side by side in one boot of the test VM ("make
-# bench-net" boots it; run-vm.sh has already insmodded our modules).
+# bench-net.sh: throughput of kvhost's vhost_net against Debian's in-tree
+# vhost_net, side by side in one boot of the test VM ("make bench-net"
+# boots it; run-vm.sh has already insmodded our modules).
 #
-# For each repetition it loads ours, runs net_bench tx and rx, loads the
-# stock module set (modprobe vhost_net: vhost, vhost_iotlb) and runs the same
-# two, then goes back to ours: A B A B ... so that slow drift of the host
-# (other VMs, thermal) hits both alike. Every run starts with a fresh tap and
-# a fresh vhost-net device, and checks which module is serving it.
+# The matrix (net_bench does each case, see its header comment):
+#   mode  tx (guest to host) and rx (host to guest);
+#   size  64    64-byte frames on the wire: net_bench -s 60 (60-byte
+#               Ethernet frames, plus the 4-byte FCS the wire would add);
+#         1500  full-MTU frames: -s 1514 (1500 bytes of IP, 1518 on the
+#               wire);
+#         gso   bulk throughput with GSO: -G, 65214-byte TCPv4 frames that
+#               the guest (tx) or the host (rx) hands over whole, with
+#               gso_size 1448 (45 segments, what TSO/GRO would make of a
+#               64 KiB TCP burst);
+#   pairs 1 or 2 queue pairs (-p): one multi-queue tap, one vhost-net
+#         device and worker per pair, as QEMU's queues=N.
+# For each repetition it loads ours and runs every case, loads the stock
+# module set (modprobe vhost_net: vhost, vhost_iotlb) and runs them again,
+# then goes back to ours: A B A B ... so that slow drift of the host (other
+# VMs, thermal) hits both alike. Every run starts with a fresh tap and fresh
+# vhost-net devices, and checks which module is serving them.
 #
-# How to read the table:
-#  - pps: median over the repetitions. tx = frames the guest posted that
-#    reached the tap (the tap's rx_packets counter); rx = frames the host
-#    sent on the tap (pktgen) that vhost delivered into the guest's ring.
-#    "range" is the lowest and highest repetition: when the ranges of ours
-#    and stock overlap, the difference is within the noise of a TCG VM on a
-#    shared host.
-#  - ratio = ours / stock of the medians; the kvhost target is >= 1.2.
-#  - ns/pkt: CPU time of the vhost worker thread (vhost-<pid>,
+# How to read the table (one row per case and implementation, then a line
+# with ours/stock for the case):
+#  - pps: median over the repetitions, summed over the pairs. tx = frames
+#    the guest posted that reached the tap (the tap's rx_packets); rx =
+#    frames the host sent on the tap that vhost delivered into the guest's
+#    rings. A GSO frame counts as one packet. "range" is the lowest and
+#    highest repetition: when the ranges of ours and stock overlap, the
+#    difference is within the noise of a TCG VM on a shared host.
+#  - Gbit/s: the same frames in Ethernet bytes (no FCS, no virtio-net
+#    header), median and range. Within a case the frame size is fixed, so
+#    the Gbit/s ratio equals the pps ratio; across cases it shows what GSO
+#    buys.
+#  - ns/pkt: CPU time of the vhost worker threads (vhost-<pid>,
 #    /proc/<tid>/schedstat) per packet, median. Lower is better; it does not
-#    depend on how long the worker was waiting, so it is the more stable
-#    figure when pps is limited by something else. util is the worker's
-#    busy fraction: close to 1.00 means the worker was the bottleneck, as
-#    intended; well below means the guest side or the traffic source was.
+#    depend on how long the workers waited or were preempted, so it is the
+#    more stable figure when pps is limited by something else. util is the
+#    workers' busy fraction summed over the pairs (up to 1.00 per pair):
+#    close to the number of pairs means the workers were the bottleneck,
+#    as intended; well below means the guest side, the traffic source or
+#    the other work sharing their CPUs was.
+#  - ratio = ours / stock of the pps medians, and of the ns/pkt medians
+#    (below 1.00 is ours cheaper); the kvhost target is pps >= 1.2.
 #  - The "raw" lines are net_bench's own output, one per run: ring_pps and
-#    tap_pps should agree (tx: tap_drop_pps is the host stack discarding
-#    the frames, as it should; rx: it is pktgen's frames the tap dropped
-#    because its queue was full, i.e. the offered load exceeded what vhost
-#    took), kicks/signals/wakeups per 1000 packets show the notification
-#    cost (with EVENT_IDX both should be far below 1000).
+#    tap_pps should agree, as should ring_gbps and tap_gbps (net_bench
+#    fails the run when they do not, or when a packet's size or GSO header
+#    is not what was sent); pair_pps shows how the pairs shared the load;
+#    tap_drop_pps is, for tx, the host stack discarding the frames, as it
+#    should (0 for GSO frames, which the IP layer drops uncounted), for rx,
+#    frames the tap dropped because its queues were full, i.e. the offered
+#    load exceeded what vhost took; kicks/signals/wakeups per 1000 packets
+#    show the notification cost (with EVENT_IDX all far below 1000).
 #  - All figures are from TCG: absolute numbers are tens of times below real
 #    hardware, only the ratio between the two modules means something.
 #
-# net_bench runs with -q 4096 (see ARGS below for why); rx starts with the
-# tap's queue filled by pktgen (-B), so the worker starts on a backlog. The
-# 6.1 tap caps that queue at 16384 frames, which the worker empties in well
-# under a second; after that pktgen (tens of kpps in TCG) feeds it, and rx
-# util below ~0.9 means rx pps was partly pktgen's: compare rx by ns/pkt.
-# The driver sits on CPU 0 (with pktgen), the worker on CPU 1.
+# Traffic and CPUs: net_bench runs with -q 4096 (see ARGS below for why).
+# rx uses pktgen for 64 and 1500 (a pktgen device per pair on tap queue i)
+# and an AF_PACKET sender with PACKET_VNET_HDR per pair for gso (pktgen
+# cannot send GSO frames); it starts with the tap's queues filled (-B), so
+# the workers start on a backlog. The 6.1 tap caps that queue at 16384
+# frames, which a worker empties in well under a second; after that the
+# senders (tens of kpps in TCG) feed it, and rx util below ~0.9 per pair
+# means rx pps was partly the sender's: compare rx by ns/pkt. One pair: the
+# driver (and sender) sits on CPU 0, the worker on CPU 1. Two pairs: worker
+# i on CPU 1-i, driver and sender i on CPU i, so each CPU holds one worker
+# and the other pair's driver and sender. The rx senders never stop
+# offering (tun drops what does not fit), so with two pairs each worker
+# gets only part of its CPU: rx pps with 2 pairs says more about how the
+# CPUs were shared than about vhost, ns/pkt still says what a packet costs.
 #
 # Environment: KVHOST_BENCH_REPS (default 3), KVHOST_BENCH_SECONDS
 # (measurement per run, default 3), KVHOST_BENCH_WARMUP (default 1),
-# KVHOST_BENCH_MODES (default "tx rx"), KVHOST_BENCH_ARGS (extra net_bench
-# options, appended, e.g. "-s 1514", "-q 256" or "-b 64"; see net_bench -h).
+# KVHOST_BENCH_MODES (default "tx rx"), KVHOST_BENCH_SIZES (default
+# "64 1500 gso"), KVHOST_BENCH_PAIRS (default "1 2"): the matrix, pairs
+# outermost; KVHOST_BENCH_CASES replaces the matrix by a list of
+# MODE-SIZE-PAIRS cases, e.g. "tx-64-1 rx-gso-2"; KVHOST_BENCH_ARGS (extra
+# net_bench options, appended to every case, e.g. "-q 256" or "-b 64"; see
+# net_bench -h). The default matrix (12 cases) takes about 7 minutes.
 # "make bench-net KVHOST_BENCH_REPS=5" passes them into the VM.
 #
 # Exit status: 0 when every run produced figures, whatever they say; 1 when
-# the benchmark could not run (a module would not load, net_bench failed).
+# the benchmark could not run (a module would not load) or a run failed
+# (net_bench could not run, or its traffic was not what it claims: see its
+# stderr above the table; the table then has the runs that worked).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
@@ -57,12 +94,16 @@ REPS=${KVHOST_BENCH_REPS:-3}
 SECS=${KVHOST_BENCH_SECONDS:-3}
 WARM=${KVHOST_BENCH_WARMUP:-1}
 MODES=${KVHOST_BENCH_MODES:-tx rx}
+SIZES=${KVHOST_BENCH_SIZES:-64 1500 gso}
+PAIRS=${KVHOST_BENCH_PAIRS:-1 2}
+CASES=${KVHOST_BENCH_CASES:-}
 # A 4096-entry ring: with QEMU's 256 the worker drains the ring in about
 # a millisecond of TCG time, less than the host may keep the driver's vCPU
 # off its CPU, and the figure then measures host scheduling, not vhost.
 ARGS="-q 4096 ${KVHOST_BENCH_ARGS:-}"
 OURS_KO="$TOP/kvhost.ko $TOP/vhost_net.ko"
 RESULTS=$(mktemp /tmp/bench-net.XXXXXX)
+FAILED=0
 
 die() {
 	echo "bench-net: $*" >&2
@@ -79,6 +120,42 @@ case $STOCK_KO in
 *) die "modinfo vhost_net resolves to $STOCK_KO, not the in-tree module" ;;
 esac
 STOCK_SRCVERSION=$(modinfo -F srcversion vhost_net) || die "modinfo vhost_net failed"
+
+if [ -z "$CASES" ]; then
+	for p in $PAIRS; do
+		for s in $SIZES; do
+			for m in $MODES; do
+				CASES="${CASES:+$CASES }$m-$s-$p"
+			done
+		done
+	done
+fi
+
+# case_args MODE-SIZE-PAIRS: net_bench's options for it.
+case_args() {
+	local mode size pairs sz
+	IFS=- read -r mode size pairs <<<"$1"
+	case $mode in
+	tx | rx) ;;
+	*) return 1 ;;
+	esac
+	case $size in
+	64) sz="-s 60" ;;
+	1500) sz="-s 1514" ;;
+	gso) sz="-G" ;;
+	*) return 1 ;;
+	esac
+	case $pairs in
+	[1-4]) ;;
+	*) return 1 ;;
+	esac
+	echo "-m $mode $sz -p $pairs"
+}
+
+for c in $CASES; do
+	case_args "$c" >/dev/null ||
+		die "bad case $c: want MODE-SIZE-PAIRS, MODE tx|rx, SIZE 64|1500|gso, PAIRS 1-4"
+done
 
 unload_all() {
 	local m
@@ -123,26 +200,32 @@ load() {
 modprobe pktgen 2>/dev/null || echo "bench-net: no pktgen, rx uses AF_PACKET"
 
 echo "bench-net: $(uname -r), $(nproc) CPUs, $REPS repetitions of ${SECS}s" \
-	"(+${WARM}s warm-up), modes: $MODES, net_bench args: ${ARGS:-none}"
+	"(+${WARM}s warm-up), net_bench args: ${ARGS:-none}"
+echo "bench-net: cases (MODE-SIZE-PAIRS): $CASES"
 echo "bench-net: ours $TOP/vhost_net.ko, stock $STOCK_KO ($STOCK_SRCVERSION)"
 for rep in $(seq "$REPS"); do
 	for impl in ours stock; do
 		load $impl
-		for mode in $MODES; do
-			# shellcheck disable=SC2086 # ARGS is a list of options
-			line=$("$BENCH" -m "$mode" -t "$SECS" -w "$WARM" $ARGS |
-				grep '^RESULT ') ||
-				die "net_bench -m $mode failed with $impl"
-			echo "raw $rep $impl ${line#RESULT }"
-			echo "$impl $mode ${line#RESULT }" >>"$RESULTS"
+		for c in $CASES; do
+			# shellcheck disable=SC2046,SC2086 # lists of options
+			line=$("$BENCH" $(case_args "$c") -t "$SECS" -w "$WARM" \
+				$ARGS | grep '^RESULT ')
+			rc=$?
+			if [ $rc -ne 0 ]; then
+				echo "bench-net: net_bench $c failed with $impl${line:+ (its figures: ${line#RESULT })}" >&2
+				FAILED=1
+				continue
+			fi
+			echo "raw $rep $impl $c ${line#RESULT }"
+			echo "$impl $c ${line#RESULT }" >>"$RESULTS"
 		done
 	done
 done
 # Leave the VM as run-vm.sh set it up: ours loaded.
 load ours
 
-# The table: medians per implementation and mode, and ours/stock.
-awk '
+# The table: medians per case and implementation, and ours/stock.
+awk -v cases="$CASES" '
 function field(name,   i, kv) {
 	for (i = 3; i <= NF; i++) {
 		split($i, kv, "=")
@@ -174,34 +257,42 @@ function hi(list,   a, n, i, m) {
 {
 	k = $1 SUBSEP $2
 	pps[k] = pps[k] " " field("pps")
+	gb[k] = gb[k] " " field("gbps")
 	ns[k] = ns[k] " " field("wrk_ns_per_pkt")
 	ut[k] = ut[k] " " field("wrk_util")
-	if (!($2 in seen)) { seen[$2] = 1; order[++nm] = $2 }
 }
 END {
-	printf "\n%-4s %-6s %12s %23s %9s %6s\n", "mode", "impl", "pps(median)",
-		"range(min-max)", "ns/pkt", "util"
-	for (i = 1; i <= nm; i++) {
-		m = order[i]
+	printf "\n%-4s %-4s %5s %-5s %10s %21s %8s %15s %8s %5s\n", "mode",
+		"size", "pairs", "impl", "pps", "pps range", "Gbit/s",
+		"Gbit/s range", "ns/pkt", "util"
+	nc = split(cases, order, " ")
+	for (i = 1; i <= nc; i++) {
+		c = order[i]
+		split(c, part, "-")
 		for (j = 1; j <= 2; j++) {
 			impl = j == 1 ? "ours" : "stock"
-			k = impl SUBSEP m
-			if (!(k in pps)) continue
-			printf "%-4s %-6s %12.0f %11.0f-%-11.0f %9.0f %6.2f\n", m, impl,
-				median(pps[k]), lo(pps[k]), hi(pps[k]),
+			k = impl SUBSEP c
+			if (!(k in pps)) {
+				printf "%-4s %-4s %5s %-5s %10s\n", part[1], part[2],
+					part[3], impl, "failed"
+				continue
+			}
+			printf "%-4s %-4s %5s %-5s %10.0f %10.0f-%-10.0f %8.3f " \
+				"%7.3f-%-7.3f %8.0f %5.2f\n", part[1], part[2],
+				part[3], impl, median(pps[k]), lo(pps[k]),
+				hi(pps[k]), median(gb[k]), lo(gb[k]), hi(gb[k]),
 				median(ns[k]), median(ut[k])
-			med[impl, m] = median(pps[k]); mns[impl, m] = median(ns[k])
+			med[impl] = median(pps[k]); mns[impl] = median(ns[k])
+			have[impl] = 1
 		}
-	}
-	printf "\n"
-	for (i = 1; i <= nm; i++) {
-		m = order[i]
-		if (med["stock", m] > 0 && mns["ours", m] > 0)
-			printf "%s: pps ratio ours/stock = %.2f (target >= 1.20); " \
-				"worker CPU per packet ours/stock = %.2f\n", m,
-				med["ours", m] / med["stock", m],
-				mns["ours", m] / mns["stock", m]
+		if (have["ours"] && have["stock"] && med["stock"] > 0 &&
+		    mns["stock"] > 0)
+			printf "  %s %s x%s: ours/stock pps (and Gbit/s) %.2f, " \
+				"worker ns/pkt %.2f\n", part[1], part[2],
+				part[3], med["ours"] / med["stock"],
+				mns["ours"] / mns["stock"]
+		delete have
 	}
 }' "$RESULTS"
 rm -f "$RESULTS"
-exit 0
+exit $FAILED
